@@ -1,0 +1,1 @@
+"""Raw replicas of the source tables, kept in step with PostgreSQL incrementally."""

@@ -1,0 +1,181 @@
+"""Keep one replica in step with its source table: incremental by watermark, or a full resync.
+
+The watermark is what ClickHouse already holds (max updated_at of live rows); each run re-reads
+a short look-back before it so that late-committing transactions are not missed, and
+ReplacingMergeTree makes the re-read harmless. New rows go to a staging table first and are
+attached in one atomic step, so a failed transfer leaves the replica as it was and the next run
+catches up with no gaps and no duplicates. Hard deletes become tombstones at a key
+reconciliation (periodic: it reads every key of the source).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from analytics_assets.ingest import transfer
+from analytics_assets.ingest.sources import DELETED_COLUMN, SYNCED_COLUMN, VERSION_COLUMN, SourceTable
+from analytics_assets.ingest.transfer import TRANSFER_MODES, TransferMode, Window
+from analytics_assets.resources.clickhouse import Warehouse
+from analytics_assets.resources.postgres import PostgresResource
+from analytics_assets.settings import SettingError
+from analytics_assets.warehouse import append_atomically, replace_table
+from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+from analytics_assets.warehouse.tables import staging_name
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    table: str
+    transfer_mode: str
+    full_resync: bool
+    resync_reason: str | None
+    rows_read: int
+    rows_written: int
+    tombstones: int
+    watermark_before: datetime | None
+    watermark_after: datetime | None
+    seconds: float
+
+
+def watermark(wh: Warehouse, table: SourceTable) -> datetime | None:
+    value = wh.scalar(
+        f"SELECT maxOrNull({quote_identifier(VERSION_COLUMN)}) FROM {quote_identifier(table.replica)}"
+        f" WHERE {quote_identifier(DELETED_COLUMN)} = 0"
+    )
+    return _utc(value)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def expected_columns(table: SourceTable) -> list[tuple[str, str]]:
+    return [(c.name, c.ch_type) for c in table.columns] + [
+        (VERSION_COLUMN, "DateTime64(6, 'UTC')"),
+        (DELETED_COLUMN, "UInt8"),
+        (SYNCED_COLUMN, "DateTime64(6, 'UTC')"),
+    ]
+
+
+def schema_drift(wh: Warehouse, table: SourceTable) -> str | None:
+    """Why the existing replica's columns differ from the spec (None: they match)."""
+    actual = wh.rows(
+        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}"
+        " ORDER BY position",
+        {"db": wh.database, "t": table.replica},
+    )
+    expected = expected_columns(table)
+    if [tuple(r) for r in actual] != expected:
+        return f"replica columns {[tuple(r) for r in actual]} differ from the spec {expected}"
+    return None
+
+
+def resolve_mode(mode: str | None) -> TransferMode:
+    import os
+
+    value = mode or os.environ.get("ANALYTICS_TRANSFER_MODE") or "server"
+    if value not in TRANSFER_MODES:
+        raise SettingError(
+            f"transfer_mode (or ANALYTICS_TRANSFER_MODE): {value!r} is not one of {', '.join(TRANSFER_MODES)}"
+        )
+    return value  # type: ignore[return-value]
+
+
+def replicate(
+    wh: Warehouse,
+    pg: PostgresResource,
+    table: SourceTable,
+    *,
+    mode: str | None = None,
+    full_resync: bool = False,
+    reconcile_deletes: bool = False,
+    lookback: timedelta = timedelta(minutes=10),
+    block_bytes: int = 64 << 20,
+) -> ReplicationResult:
+    started = time.monotonic()
+    mode = resolve_mode(mode)
+    schema = validate_identifier(pg.source_schema, what="source_schema")
+    with pg.connect() as conn:
+        transfer.check_source_columns(conn, table, schema)
+    if mode == "server":
+        transfer.check_server_timezone(wh, pg)
+
+    exists = wh.table_exists(table.replica)
+    before = watermark(wh, table) if exists else None
+    reason = (
+        "requested" if full_resync
+        else "replica missing" if not exists
+        else schema_drift(wh, table) or ("replica empty" if before is None else None)
+    )
+
+    def pull(into: str, window: Window) -> int:
+        if mode == "server":
+            transfer.server_pull(wh, pg, table, schema, into, window)
+        else:
+            with pg.connect() as conn:
+                transfer.client_pull(wh, conn, table, schema, into, window, block_bytes=block_bytes)
+        return wh.row_count(into)
+
+    read = 0
+    if reason is not None:
+        def fill(staging: str) -> None:
+            nonlocal read
+            read = pull(staging, Window(since=None))
+
+        replace_table(wh, table.replica, table.replica_body(), fill)
+        written = read
+    else:
+        def fill_increment(staging: str) -> None:
+            nonlocal read
+            read = pull(staging, Window(since=before - lookback))
+
+        written = append_atomically(wh, table.replica, fill_increment)
+
+    tombstones = 0
+    if reconcile_deletes and reason is None:
+        tombstones = _reconcile_deletes(wh, pg, table, schema, mode, block_bytes)
+
+    return ReplicationResult(
+        table=table.replica,
+        transfer_mode=mode,
+        full_resync=reason is not None,
+        resync_reason=reason,
+        rows_read=read,
+        rows_written=written + tombstones,
+        tombstones=tombstones,
+        watermark_before=before,
+        watermark_after=watermark(wh, table),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _reconcile_deletes(wh: Warehouse, pg: PostgresResource, table: SourceTable, schema: str,
+                       mode: TransferMode, block_bytes: int) -> int:
+    """Tombstone every live replica row whose key the source no longer has."""
+    keys = staging_name(f"{table.replica}_keys")
+    wh.command(f"CREATE TABLE {quote_identifier(keys)} (k Int64) ENGINE = MergeTree ORDER BY k")
+    try:
+        if mode == "server":
+            transfer.server_pull_keys(wh, pg, table, schema, keys)
+        else:
+            with pg.connect() as conn:
+                transfer.client_pull_keys(wh, conn, table, schema, keys, block_bytes=block_bytes)
+        key, version, deleted, synced = (
+            quote_identifier(n) for n in (table.key, VERSION_COLUMN, DELETED_COLUMN, SYNCED_COLUMN)
+        )
+
+        def tombstones(staging: str) -> None:
+            wh.command(
+                f"INSERT INTO {quote_identifier(staging)} SELECT * REPLACE ("
+                f"{version} + toIntervalMicrosecond(1) AS {version}, 1 AS {deleted}, now64(6) AS {synced})"
+                f" FROM {quote_identifier(table.replica)} FINAL"
+                f" WHERE {key} NOT IN (SELECT k FROM {quote_identifier(keys)})"
+            )
+
+        return append_atomically(wh, table.replica, tombstones)
+    finally:
+        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(keys)}")

@@ -1,0 +1,85 @@
+"""The one way to change a published table: build aside, check, then swap or attach atomically.
+
+Readers never see an empty or half-built table, and a failure (a check, an insert, a killed
+process) leaves the previous version in place. Never `ALTER TABLE ... DELETE` to reload: that
+is an asynchronous mutation and readers see empty tables (the seed's bug).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+
+STAGING_PREFIX = "_staging_"
+# Leftover staging tables (a killed process) older than this are dropped on the next build.
+STALE_STAGING_HOURS = 24
+
+
+def staging_name(table: str) -> str:
+    return f"{STAGING_PREFIX}{validate_identifier(table, what='table')}_{uuid.uuid4().hex[:12]}"
+
+
+def create_table_sql(table: str, body: str, *, if_not_exists: bool = False) -> str:
+    """`CREATE TABLE <table> <body>`: `body` is columns + engine, shared by live and staging."""
+    guard = "IF NOT EXISTS " if if_not_exists else ""
+    return f"CREATE TABLE {guard}{quote_identifier(table, what='table')} {body}"
+
+
+def drop_stale_staging(wh, table: str) -> None:
+    stale = wh.rows(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})"
+        " AND metadata_modification_time < now() - toIntervalHour({hours:UInt32})",
+        {"db": wh.database, "prefix": f"{STAGING_PREFIX}{table}_", "hours": STALE_STAGING_HOURS},
+    )
+    for (name,) in stale:
+        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+
+
+def replace_table(
+    wh,
+    table: str,
+    body: str,
+    fill: Callable[[str], None],
+    checks: Callable[[str], None] | None = None,
+) -> None:
+    """Build `table` anew: create a staging table from `body`, `fill(staging)`, `checks(staging)`
+    (raise to refuse), then `EXCHANGE TABLES` (atomic). The old version is dropped after the swap.
+    A new `body` (columns added) takes effect through the same swap."""
+    drop_stale_staging(wh, table)
+    staging = staging_name(table)
+    wh.command(create_table_sql(staging, body))
+    try:
+        fill(staging)
+        if checks is not None:
+            checks(staging)
+        wh.command(create_table_sql(table, body, if_not_exists=True))
+        wh.command(f"EXCHANGE TABLES {quote_identifier(table)} AND {quote_identifier(staging)}")
+    finally:
+        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")
+
+
+def append_atomically(wh, table: str, fill: Callable[[str], None]) -> int:
+    """Append rows to `table` all at once: `fill(staging)` a table of the same structure, then
+    attach its parts to `table` partition by partition (each attach is atomic, no data copy).
+    A failure before the attach leaves `table` untouched. Returns the rows appended."""
+    drop_stale_staging(wh, table)
+    staging = staging_name(table)
+    wh.command(f"CREATE TABLE {quote_identifier(staging)} AS {quote_identifier(table)}")
+    try:
+        fill(staging)
+        partitions = wh.rows(
+            "SELECT partition_id, sum(rows) FROM system.parts WHERE database = {db:String}"
+            " AND table = {t:String} AND active GROUP BY partition_id ORDER BY partition_id",
+            {"db": wh.database, "t": staging},
+        )
+        for partition_id, _ in partitions:
+            wh.command(
+                f"ALTER TABLE {quote_identifier(table)} ATTACH PARTITION ID {{pid:String}}"
+                f" FROM {quote_identifier(staging)}",
+                {"pid": partition_id},
+            )
+        return int(sum(rows for _, rows in partitions))
+    finally:
+        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")
