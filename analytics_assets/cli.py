@@ -1,0 +1,122 @@
+"""`analytics-assets`: the project's own commands, next to Dagster's `dagster dev` / `job execute`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+
+from analytics_assets import settings
+from analytics_assets.demo.local_postgres import LocalPostgresError
+from analytics_assets.settings import SettingError
+
+
+def _as_of(value: str | None) -> datetime:
+    from analytics_assets.logical_time import parse_as_of
+
+    if value:
+        return parse_as_of(value, source="--as-of")
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _source_dsn(dsn: str | None) -> str:
+    from analytics_assets.resources import PostgresResource
+
+    return dsn or PostgresResource().resolved_dsn()
+
+
+def cmd_postgres(args: argparse.Namespace) -> int:
+    from analytics_assets.demo.local_postgres import default_local_postgres
+
+    server = default_local_postgres()
+    if args.action == "start":
+        print(server.start())
+    elif args.action == "stop":
+        server.stop()
+        print("stopped")
+    else:
+        status = server.status()
+        print(f"running: {status.dsn}" if status.running else f"not running (data in {status.data_dir})")
+        return 0 if status.running else 3
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from analytics_assets.demo import generator
+
+    dsn = _source_dsn(args.dsn)
+    if args.activity:
+        result = generator.apply_activity(dsn, seed=args.seed, progress=print)
+        print(
+            f"activity {result.window_start.isoformat()} .. {result.window_end.isoformat()}: "
+            f"{result.new_sales} new sales, {result.status_changes} status changes"
+        )
+        return 0
+    result = generator.generate(
+        dsn,
+        customers=args.customers,
+        products=args.products,
+        sales=args.sales,
+        seed=args.seed,
+        as_of=_as_of(args.as_of),
+        dirty=args.dirty,
+        progress=print,
+    )
+    print(
+        f"generated {result.customers} customers, {result.products} products, {result.sales} sales "
+        f"in {result.seconds:.1f} s" + (f"; dirty rows: {result.dirty_rows}" if result.dirty_rows else "")
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from analytics_assets.demo.run import run_demo
+
+    return run_demo(sales=args.sales, customers=args.customers, products=args.products, seed=args.seed,
+                    regenerate=args.regenerate, dirty=args.dirty)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="analytics-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="start the local PostgreSQL, generate data, materialize every asset")
+    demo.add_argument("--sales", type=int, default=1_000_000)
+    demo.add_argument("--customers", type=int, default=None, help="default: sales / 20")
+    demo.add_argument("--products", type=int, default=500)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--dirty", action="store_true", help="include realistic bad rows")
+    demo.add_argument("--regenerate", action="store_true",
+                      help="regenerate the source data (default: generate once, then add an hour of activity)")
+    demo.set_defaults(func=cmd_demo)
+
+    pg = sub.add_parser("postgres", help="the local PostgreSQL server under $ANALYTICS_DATA_DIR/postgres")
+    pg.add_argument("action", choices=["start", "stop", "status"])
+    pg.set_defaults(func=cmd_postgres)
+
+    gen = sub.add_parser("generate", help="fill a source database with deterministic demo data")
+    gen.add_argument("--dsn", help=f"default ${settings.POSTGRES_DSN}, else the local server")
+    gen.add_argument("--customers", type=int, default=50_000)
+    gen.add_argument("--products", type=int, default=500)
+    gen.add_argument("--sales", type=int, default=1_000_000)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--as-of", help="ISO-8601 logical now of the data set (default: now, UTC)")
+    gen.add_argument("--dirty", action="store_true", help="add realistic bad rows")
+    gen.add_argument("--activity", action="store_true",
+                     help="instead: apply one hour of activity (new sales, status changes) to existing data")
+    gen.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SettingError, ValueError, TimeoutError, LocalPostgresError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
