@@ -45,19 +45,22 @@ def _finish(proc: subprocess.Popen) -> str:
 
 
 @pytest.mark.slow
-def test_two_overlapping_job_runs_on_the_embedded_engine_both_succeed(tmp_path, pg_dsn):
+def test_two_overlapping_job_runs_on_the_embedded_engine_both_succeed(tmp_path, pg_dsn, monkeypatch):
     generator.generate(pg_dsn, customers=300, products=40, sales=3000, seed=1, as_of=AS_OF)
     home = tmp_path / "home"
     home.mkdir()
     env = _env(tmp_path, pg_dsn, home)
+    import dagster as dg
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    dg.DagsterInstance.get().dispose()  # create the sqlite storage once; two first users race on it
     first, second = _execute(env), _execute(env)
     outputs = [_finish(first), _finish(second)]
     assert all("ASSET_CHECK_EVALUATION" in out for out in outputs)
 
-    import dagster as dg
     from analytics_assets.resources import ClickHouseResource
 
-    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(home))) as instance:
+    with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert instance.get_latest_materialization_event(dg.AssetKey("raw_sales")) is not None

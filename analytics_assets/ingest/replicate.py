@@ -22,7 +22,7 @@ from analytics_assets.resources.postgres import PostgresResource
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse import append_atomically, replace_table
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
-from analytics_assets.warehouse.tables import staging_name
+from analytics_assets.warehouse.tables import create_table_sql, staging_name
 
 
 @dataclass(frozen=True)
@@ -122,11 +122,12 @@ def replicate(
 
     read = 0
     if reason is not None:
-        def fill(staging: str) -> None:
+        def build(staging: str) -> None:
             nonlocal read
+            wh.command(create_table_sql(staging, table.replica_body()))
             read = pull(staging, Window(since=None))
 
-        replace_table(wh, table.replica, table.replica_body(), fill)
+        replace_table(wh, table.replica, build)
         written = read
     else:
         def fill_increment(staging: str) -> None:
@@ -155,7 +156,10 @@ def replicate(
 
 def _reconcile_deletes(wh: Warehouse, pg: PostgresResource, table: SourceTable, schema: str,
                        mode: TransferMode, block_bytes: int) -> int:
-    """Tombstone every live replica row whose key the source no longer has."""
+    """Tombstone every live replica row whose key the source no longer has.
+
+    A tombstone's version is the time the delete was found (and at least the row's version plus
+    1 us), so that whatever is derived from the replica by version sees the delete as a change."""
     keys = staging_name(f"{table.replica}_keys")
     wh.command(f"CREATE TABLE {quote_identifier(keys)} (k Int64) ENGINE = MergeTree ORDER BY k")
     try:
@@ -171,7 +175,8 @@ def _reconcile_deletes(wh: Warehouse, pg: PostgresResource, table: SourceTable, 
         def tombstones(staging: str) -> None:
             wh.command(
                 f"INSERT INTO {quote_identifier(staging)} SELECT * REPLACE ("
-                f"{version} + toIntervalMicrosecond(1) AS {version}, 1 AS {deleted}, now64(6) AS {synced})"
+                f"greatest({version} + toIntervalMicrosecond(1), now64(6)) AS {version}, 1 AS {deleted},"
+                f" now64(6) AS {synced})"
                 f" FROM {quote_identifier(table.replica)} FINAL"
                 f" WHERE {key} NOT IN (SELECT k FROM {quote_identifier(keys)})"
             )

@@ -230,5 +230,5 @@ def client_pull_keys(wh: Warehouse, conn: psycopg.Connection, table: SourceTable
     query = sql.SQL("SELECT {k}::bigint FROM {s}.{t}").format(
         k=sql.Identifier(table.key), s=sql.Identifier(schema), t=sql.Identifier(table.name)
     )
-    for batch in _copy_blocks(conn, query, (), ["key"], {"key": pa.int64()}, block_bytes):
+    for batch in _copy_blocks(conn, query, (), ["k"], {"k": pa.int64()}, block_bytes):
         wh.insert_arrow(into, pa.Table.from_batches([batch]))

@@ -21,10 +21,9 @@ def staging_name(table: str) -> str:
     return f"{STAGING_PREFIX}{validate_identifier(table, what='table')}_{uuid.uuid4().hex[:12]}"
 
 
-def create_table_sql(table: str, body: str, *, if_not_exists: bool = False) -> str:
-    """`CREATE TABLE <table> <body>`: `body` is columns + engine, shared by live and staging."""
-    guard = "IF NOT EXISTS " if if_not_exists else ""
-    return f"CREATE TABLE {guard}{quote_identifier(table, what='table')} {body}"
+def create_table_sql(table: str, body: str) -> str:
+    """`CREATE TABLE <table> <body>`: `body` is columns + engine."""
+    return f"CREATE TABLE {quote_identifier(table, what='table')} {body}"
 
 
 def drop_stale_staging(wh, table: str) -> None:
@@ -40,22 +39,22 @@ def drop_stale_staging(wh, table: str) -> None:
 def replace_table(
     wh,
     table: str,
-    body: str,
-    fill: Callable[[str], None],
+    build: Callable[[str], None],
     checks: Callable[[str], None] | None = None,
 ) -> None:
-    """Build `table` anew: create a staging table from `body`, `fill(staging)`, `checks(staging)`
-    (raise to refuse), then `EXCHANGE TABLES` (atomic). The old version is dropped after the swap.
-    A new `body` (columns added) takes effect through the same swap."""
+    """Build `table` anew: `build(staging)` creates and fills a staging table, `checks(staging)`
+    may raise to refuse it, then `EXCHANGE TABLES` swaps it in atomically (or `RENAME` the first
+    time). The old version is dropped after the swap; a new schema takes effect the same way."""
     drop_stale_staging(wh, table)
     staging = staging_name(table)
-    wh.command(create_table_sql(staging, body))
     try:
-        fill(staging)
+        build(staging)
         if checks is not None:
             checks(staging)
-        wh.command(create_table_sql(table, body, if_not_exists=True))
-        wh.command(f"EXCHANGE TABLES {quote_identifier(table)} AND {quote_identifier(staging)}")
+        if wh.table_exists(table):
+            wh.command(f"EXCHANGE TABLES {quote_identifier(table)} AND {quote_identifier(staging)}")
+        else:
+            wh.command(f"RENAME TABLE {quote_identifier(staging)} TO {quote_identifier(table)}")
     finally:
         wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")
 
