@@ -12,6 +12,13 @@ from analytics_assets.ingest.checks import replica_checks
 from analytics_assets.ingest.schedules import ingest_hourly_schedule, ingest_job, ingest_reconcile_daily_schedule
 from analytics_assets.ingest.sensors import source_changed_sensor
 from analytics_assets.resources import ClickHouseResource, PostgresResource
+from analytics_assets.sales.assets import mart_assets, sales_fact
+from analytics_assets.sales.checks import sales_checks
+from analytics_assets.sales.schedules import (
+    sales_dashboard_after_ingest,
+    sales_dashboard_hourly_schedule,
+    sales_dashboard_job,
+)
 
 
 def _from_env(name: str):
@@ -20,11 +27,11 @@ def _from_env(name: str):
 
 
 defs = dg.Definitions(
-    assets=[*replica_assets],
-    asset_checks=[*replica_checks],
-    jobs=[ingest_job],
-    schedules=[ingest_hourly_schedule, ingest_reconcile_daily_schedule],
-    sensors=[source_changed_sensor],
+    assets=[*replica_assets, sales_fact, *mart_assets],
+    asset_checks=[*replica_checks, *sales_checks],
+    jobs=[ingest_job, sales_dashboard_job],
+    schedules=[ingest_hourly_schedule, ingest_reconcile_daily_schedule, sales_dashboard_hourly_schedule],
+    sensors=[source_changed_sensor, sales_dashboard_after_ingest],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "clickhouse": ClickHouseResource(

@@ -28,3 +28,23 @@ def render_sql(template: str, **identifiers: str) -> str:
 def sql_file(module_file: str, name: str) -> str:
     """The text of `name`.sql beside the Python module `module_file` (pass `__file__`)."""
     return load_sql(Path(module_file).with_name(f"{name}.sql"))
+
+
+def statements(script: str) -> list[str]:
+    """Split a `.sql` file into statements at `;` line ends (our files keep `;` out of literals)."""
+    parts, current = [], []
+    for line in script.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            parts.append("\n".join(current).rstrip().rstrip(";"))
+            current = []
+    tail = "\n".join(current).strip()
+    if tail and not all(l.strip().startswith("--") or not l.strip() for l in current):
+        parts.append(tail)
+    return [p for p in parts if p.strip()]
+
+
+def run_script(wh, script: str, parameters=None, **identifiers: str) -> None:
+    """Render `script` with identifiers and run its statements in order with `parameters`."""
+    for statement in statements(render_sql(script, **identifiers)):
+        wh.command(statement, parameters)

@@ -82,3 +82,13 @@ def append_atomically(wh, table: str, fill: Callable[[str], None]) -> int:
         return int(sum(rows for _, rows in partitions))
     finally:
         wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")
+
+
+def markdown_preview(wh, table: str, limit: int = 10) -> str:
+    """The first rows of a table as a Markdown table (for asset metadata in the UI)."""
+    result = wh.query(f"SELECT * FROM {quote_identifier(table)} LIMIT {int(limit)}")
+    header = "| " + " | ".join(result.column_names) + " |"
+    rule = "|" + "---|" * len(result.column_names)
+    rows = ["| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in row) + " |"
+            for row in result.result_rows]
+    return "\n".join([header, rule, *rows])

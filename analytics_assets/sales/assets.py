@@ -1,0 +1,119 @@
+"""sales_fact and the dashboard datamarts (group `sales`)."""
+
+import time
+from datetime import timedelta
+
+import dagster as dg
+from pydantic import Field
+
+from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES
+from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.resources import ClickHouseResource
+from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.sales.fact import TABLE as SALES_FACT
+from analytics_assets.sales.fact import refresh_sales_fact
+from analytics_assets.sales.marts import MARTS, Mart
+from analytics_assets.warehouse import replace_table
+from analytics_assets.warehouse.sql import render_sql, sql_file
+from analytics_assets.warehouse.tables import markdown_preview
+
+SALES_GROUP = "sales"
+
+
+class SalesFactConfig(dg.Config):
+    full_rebuild: bool = Field(default=False, description="rebuild every month, not only the changed ones")
+    lookback_minutes: int = Field(default=10, ge=0, description="re-examine changes this much before the newest")
+
+
+@dg.asset(
+    name=SALES_FACT,
+    group_name=SALES_GROUP,
+    deps=[SALES.replica, CUSTOMERS.replica, PRODUCTS.replica],
+    kinds={"clickhouse"},
+    pool=clickhouse_pool(),
+    description="Every sale with its customer's and product's attributes and net_amount; partitioned by "
+    "month, refreshed by rebuilding only the months that changed.",
+)
+def sales_fact(context: dg.AssetExecutionContext, config: SalesFactConfig,
+               clickhouse: ClickHouseResource) -> dg.MaterializeResult:
+    with clickhouse.get_client() as wh:
+        refresh = refresh_sales_fact(wh, full_rebuild=config.full_rebuild,
+                                     lookback=timedelta(minutes=config.lookback_minutes))
+        total = wh.row_count(SALES_FACT)
+    context.log.info(f"sales_fact: {'full build (' + refresh.reason + ')' if refresh.full else 'incremental'}, "
+                     f"{len(refresh.months)} month(s), {refresh.rows_written} rows written, {refresh.seconds} s")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": total,
+        "full_build": refresh.full,
+        "full_build_reason": refresh.reason or "",
+        "months_rebuilt": dg.MetadataValue.json(refresh.months),
+        "rows_written": refresh.rows_written,
+        "duration_s": refresh.seconds,
+    })
+
+
+class GateFailed(Exception):
+    pass
+
+
+def build_mart_asset(mart: Mart) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=mart.name,
+        group_name=SALES_GROUP,
+        deps=[SALES_FACT],
+        kinds={"clickhouse"},
+        pool=clickhouse_pool(),
+        description=f"{mart.description} Replaced atomically; gates run on the new version before the swap.",
+        check_specs=[
+            dg.AssetCheckSpec(g.name, asset=mart.name, blocking=True, description=g.description)
+            for g in mart.gates
+        ],
+    )
+    def mart_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        started = time.monotonic()
+        as_of = resolve_as_of(context)
+        params = {"as_of": as_of, "as_of_date": as_of.date()}
+        results: list[dg.AssetCheckResult] = []
+
+        def build(staging: str) -> None:
+            wh.command(render_sql(sql_file(__file__, mart.name), target=staging), params)
+
+        def gates(staging: str) -> None:
+            for gate in mart.gates:
+                (failures, detail), = wh.rows(render_sql(gate.sql, target=staging), params)
+                results.append(dg.AssetCheckResult(
+                    check_name=gate.name, passed=failures == 0,
+                    metadata={"failures": int(failures), "detail": detail, "as_of": as_of.isoformat()},
+                ))
+            if any(not r.passed for r in results):
+                raise GateFailed()
+
+        with clickhouse.get_client() as wh:
+            try:
+                replace_table(wh, mart.name, build, gates)
+            except GateFailed:
+                failed = [r.check_name for r in results if not r.passed]
+                yield from results
+                raise dg.Failure(
+                    f"{mart.name}: gate(s) {', '.join(failed)} failed; the previous version is kept",
+                    allow_retries=False,
+                ) from None
+            rows = wh.row_count(mart.name)
+            preview = markdown_preview(wh, mart.name)
+        window_start = (as_of.date() - timedelta(days=mart.window_days) if mart.window_days is not None
+                        else as_of.date().replace(month=1, day=1))
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "as_of": as_of.isoformat(),
+                "window": f"[{window_start.isoformat()}, {as_of.isoformat()})",
+                "duration_s": round(time.monotonic() - started, 3),
+                "preview": dg.MetadataValue.md(preview),
+            },
+            check_results=results,
+        )
+
+    return mart_asset
+
+
+mart_assets = [build_mart_asset(m) for m in MARTS]

@@ -1,0 +1,38 @@
+-- The seed's category performance, last 30 days: COMPLETED sales whose product exists.
+-- revenue_share is exact (the seed rounds a float); NULL when total revenue is 0.
+CREATE TABLE $target
+(
+    category          Nullable(String),
+    subcategory       Nullable(String),
+    total_orders      UInt64,
+    units_sold        Nullable(Int64),
+    revenue           Nullable(Decimal(18, 2)),
+    avg_sale_value    Nullable(Decimal(18, 2)),
+    unique_customers  UInt64,
+    products_sold     UInt64,
+    revenue_share     Nullable(Decimal(18, 2)),
+    as_of             DateTime64(6, 'UTC'),
+    updated_at        DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY tuple()
+AS
+SELECT
+    category,
+    subcategory,
+    uniqExact(sale_id) AS total_orders,
+    sum(quantity) AS units_sold,
+    sum(net_amount) AS revenue,
+    round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_sale_value,
+    uniqExact(customer_id) AS unique_customers,
+    uniqExact(product_id) AS products_sold,
+    round(toDecimal128(sum(net_amount), 10) * 100 / nullIf(sum(sum(net_amount)) OVER (), 0), 2) AS revenue_share,
+    {as_of:DateTime64(6, 'UTC')} AS as_of,
+    {as_of:DateTime64(6, 'UTC')} AS updated_at
+FROM sales_fact
+WHERE status = 'COMPLETED'
+  AND product_found
+  AND sale_day >= {as_of_date:Date32} - 30
+  AND sale_date < {as_of:DateTime64(6, 'UTC')}
+GROUP BY category, subcategory
+ORDER BY revenue DESC NULLS LAST, category, subcategory

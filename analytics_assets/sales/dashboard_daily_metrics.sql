@@ -1,0 +1,66 @@
+-- The seed's daily metrics, last 7 days to the logical time: COMPLETED sales whose customer and
+-- product exist (the seed's inner joins). The seed's fixed segment/region/category columns are
+-- kept; the *_other_revenue columns hold everything outside those lists (NULL included), so the
+-- splits always add up to net_revenue.
+CREATE TABLE $target
+(
+    date                    Date32,
+    total_orders            UInt64,
+    unique_customers        UInt64,
+    total_units_sold        Nullable(Int64),
+    gross_revenue           Nullable(Decimal(18, 2)),
+    total_discounts         Nullable(Decimal(18, 2)),
+    net_revenue             Nullable(Decimal(18, 2)),
+    avg_order_value         Nullable(Decimal(18, 2)),
+    enterprise_revenue      Nullable(Decimal(18, 2)),
+    smb_revenue             Nullable(Decimal(18, 2)),
+    consumer_revenue        Nullable(Decimal(18, 2)),
+    other_segment_revenue   Nullable(Decimal(18, 2)),
+    na_revenue              Nullable(Decimal(18, 2)),
+    emea_revenue            Nullable(Decimal(18, 2)),
+    apac_revenue            Nullable(Decimal(18, 2)),
+    other_region_revenue    Nullable(Decimal(18, 2)),
+    electronics_revenue     Nullable(Decimal(18, 2)),
+    apparel_revenue         Nullable(Decimal(18, 2)),
+    home_revenue            Nullable(Decimal(18, 2)),
+    other_category_revenue  Nullable(Decimal(18, 2)),
+    items_per_order         Nullable(Float64),
+    discount_rate           Nullable(Float64),
+    as_of                   DateTime64(6, 'UTC'),
+    updated_at              DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY date
+AS
+SELECT
+    sale_day AS date,
+    count() AS total_orders,
+    uniqExact(customer_id) AS unique_customers,
+    sum(quantity) AS total_units_sold,
+    sum(total_amount) AS gross_revenue,
+    sum(discount_amount) AS total_discounts,
+    sum(net_amount) AS net_revenue,
+    round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
+    sum(if(customer_segment = 'Enterprise', net_amount, 0)) AS enterprise_revenue,
+    sum(if(customer_segment = 'SMB', net_amount, 0)) AS smb_revenue,
+    sum(if(customer_segment = 'Consumer', net_amount, 0)) AS consumer_revenue,
+    sum(if(ifNull(customer_segment, '') NOT IN ('Enterprise', 'SMB', 'Consumer'), net_amount, 0)) AS other_segment_revenue,
+    sum(if(region = 'North America', net_amount, 0)) AS na_revenue,
+    sum(if(region = 'Europe', net_amount, 0)) AS emea_revenue,
+    sum(if(region = 'Asia Pacific', net_amount, 0)) AS apac_revenue,
+    sum(if(ifNull(region, '') NOT IN ('North America', 'Europe', 'Asia Pacific'), net_amount, 0)) AS other_region_revenue,
+    sum(if(category = 'Electronics', net_amount, 0)) AS electronics_revenue,
+    sum(if(category = 'Apparel', net_amount, 0)) AS apparel_revenue,
+    sum(if(category = 'Home & Garden', net_amount, 0)) AS home_revenue,
+    sum(if(ifNull(category, '') NOT IN ('Electronics', 'Apparel', 'Home & Garden'), net_amount, 0)) AS other_category_revenue,
+    total_units_sold / nullIf(total_orders, 0) AS items_per_order,
+    toFloat64(total_discounts) / nullIf(toFloat64(gross_revenue), 0) AS discount_rate,
+    {as_of:DateTime64(6, 'UTC')} AS as_of,
+    {as_of:DateTime64(6, 'UTC')} AS updated_at
+FROM sales_fact
+WHERE status = 'COMPLETED'
+  AND customer_found AND product_found
+  AND sale_day >= {as_of_date:Date32} - 7
+  AND sale_date < {as_of:DateTime64(6, 'UTC')}
+GROUP BY sale_day
+ORDER BY date DESC

@@ -1,0 +1,33 @@
+-- The seed's regional breakdown, last 30 days: COMPLETED sales whose customer exists.
+CREATE TABLE $target
+(
+    region            Nullable(String),
+    country           Nullable(String),
+    state             Nullable(String),
+    total_orders      UInt64,
+    revenue           Nullable(Decimal(18, 2)),
+    active_customers  UInt64,
+    avg_order_value   Nullable(Decimal(18, 2)),
+    as_of             DateTime64(6, 'UTC'),
+    updated_at        DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY tuple()
+AS
+SELECT
+    region,
+    country,
+    state,
+    uniqExact(sale_id) AS total_orders,
+    sum(net_amount) AS revenue,
+    uniqExact(customer_id) AS active_customers,
+    round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
+    {as_of:DateTime64(6, 'UTC')} AS as_of,
+    {as_of:DateTime64(6, 'UTC')} AS updated_at
+FROM sales_fact
+WHERE status = 'COMPLETED'
+  AND customer_found
+  AND sale_day >= {as_of_date:Date32} - 30
+  AND sale_date < {as_of:DateTime64(6, 'UTC')}
+GROUP BY region, country, state
+ORDER BY revenue DESC NULLS LAST, region, country, state

@@ -1,0 +1,42 @@
+-- The seed's top 100 customers by net revenue over the last 90 days (COMPLETED, customer
+-- exists). Ties are broken by customer_id and NULL revenue sorts last (in PostgreSQL a DESC sort
+-- puts NULLs first: the seed ranked customers of unknown revenue at the top).
+CREATE TABLE $target
+(
+    rank                UInt16,
+    customer_id         Int64,
+    customer_name       Nullable(String),
+    customer_segment    Nullable(String),
+    region              Nullable(String),
+    total_orders        UInt64,
+    lifetime_value      Nullable(Decimal(18, 2)),
+    avg_order_value     Nullable(Decimal(18, 2)),
+    last_purchase_date  Date32,
+    last_purchase_at    DateTime64(6, 'UTC'),
+    as_of               DateTime64(6, 'UTC'),
+    updated_at          DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY rank
+AS
+SELECT
+    toUInt16(row_number() OVER (ORDER BY lifetime_value DESC NULLS LAST, customer_id)) AS rank,
+    customer_id,
+    customer_name,
+    customer_segment,
+    region,
+    uniqExact(sale_id) AS total_orders,
+    sum(net_amount) AS lifetime_value,
+    round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
+    toDate32(max(sale_date)) AS last_purchase_date,
+    max(sale_date) AS last_purchase_at,
+    {as_of:DateTime64(6, 'UTC')} AS as_of,
+    {as_of:DateTime64(6, 'UTC')} AS updated_at
+FROM sales_fact
+WHERE status = 'COMPLETED'
+  AND customer_found
+  AND sale_day >= {as_of_date:Date32} - 90
+  AND sale_date < {as_of:DateTime64(6, 'UTC')}
+GROUP BY customer_id, customer_name, customer_segment, region
+ORDER BY rank
+LIMIT 100

@@ -1,0 +1,53 @@
+-- The seed's year-over-year comparison (all COMPLETED sales, no joins), fixed: every day from
+-- 1 January to the logical date (a day without sales is a 0, not a gap); the previous year is
+-- re-aggregated after shifting by a year (the seed's Feb 29 + 1 year = Feb 28 gave a duplicate
+-- row); growth is NULL without a previous value; orders growth is not integer division.
+CREATE TABLE $target
+(
+    date                Date32,
+    current_revenue     Decimal(18, 2),
+    current_orders      UInt64,
+    previous_revenue    Decimal(18, 2),
+    previous_orders     UInt64,
+    revenue_growth_pct  Nullable(Decimal(18, 2)),
+    orders_growth_pct   Nullable(Decimal(18, 2)),
+    as_of               DateTime64(6, 'UTC'),
+    updated_at          DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY date
+AS
+WITH
+    toDate32(toStartOfYear({as_of_date:Date32})) AS year_start,
+    toDate32({as_of:DateTime64(6, 'UTC')} - toIntervalMicrosecond(1)) AS last_day
+SELECT
+    spine.date AS date,
+    ifNull(cy.revenue, 0) AS current_revenue,
+    ifNull(cy.orders, 0) AS current_orders,
+    ifNull(py.revenue, 0) AS previous_revenue,
+    ifNull(py.orders, 0) AS previous_orders,
+    round(toDecimal128(current_revenue - previous_revenue, 10) * 100 / nullIf(previous_revenue, 0), 2) AS revenue_growth_pct,
+    round((toDecimal128(current_orders, 10) - toDecimal128(previous_orders, 10)) * 100 / nullIf(previous_orders, 0), 2) AS orders_growth_pct,
+    {as_of:DateTime64(6, 'UTC')} AS as_of,
+    {as_of:DateTime64(6, 'UTC')} AS updated_at
+FROM
+(
+    SELECT year_start + number AS date
+    FROM numbers(toUInt64(greatest(0, dateDiff('day', year_start, last_day) + 1)))
+) AS spine
+LEFT JOIN
+(
+    SELECT sale_day AS date, sum(net_amount) AS revenue, count() AS orders
+    FROM sales_fact
+    WHERE status = 'COMPLETED' AND sale_day >= year_start AND sale_date < {as_of:DateTime64(6, 'UTC')}
+    GROUP BY sale_day
+) AS cy ON cy.date = spine.date
+LEFT JOIN
+(
+    SELECT addYears(sale_day, 1) AS date, sum(net_amount) AS revenue, count() AS orders
+    FROM sales_fact
+    WHERE status = 'COMPLETED' AND sale_day >= addYears(year_start, -1) AND sale_day < year_start
+    GROUP BY date
+) AS py ON py.date = spine.date
+ORDER BY date
+SETTINGS join_use_nulls = 1

@@ -1,0 +1,158 @@
+"""The dashboard datamarts: each one `.sql` file (named after its table) and its gates.
+
+A gate is a query over the freshly built staging table that returns one row
+`(failures, detail)`; any failure stops the swap, so the previous mart stays in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    description: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    description: str
+    window_days: int | None  # None: year to date
+    gates: tuple[Gate, ...]
+
+
+def unique_key(*columns: str) -> Gate:
+    cols = ", ".join(columns)
+    return Gate(
+        "unique_key",
+        f"No two rows share ({cols}).",
+        f"SELECT count() - (SELECT count() FROM (SELECT DISTINCT {cols} FROM $target)), '' FROM $target",
+    )
+
+
+def matches_sales_fact(mart_sum: str, fact_sum: str, fact_filter: str, window: str) -> Gate:
+    return Gate(
+        "matches_sales_fact",
+        "The mart's total over its window equals sales_fact's over the same window.",
+        f"""
+        SELECT (SELECT ifNull({mart_sum}, 0) FROM $target) != ifNull({fact_sum}, 0),
+               concat('mart ', toString((SELECT ifNull({mart_sum}, 0) FROM $target)),
+                      ', sales_fact ', toString(ifNull({fact_sum}, 0)))
+        FROM sales_fact
+        WHERE status = 'COMPLETED' AND {fact_filter} AND {window}
+          AND sale_date < {{as_of:DateTime64(6, 'UTC')}}
+        """,
+    )
+
+
+def days(n: int) -> str:
+    return f"sale_day >= {{as_of_date:Date32}} - {n}"
+
+
+YEAR_TO_DATE = "sale_day >= toDate32(toStartOfYear({as_of_date:Date32}))"
+
+
+def top_n_sorted(value: str) -> Gate:
+    return Gate(
+        "at_most_100_sorted",
+        f"At most 100 rows, ranked 1..n by {value} descending (NULL last).",
+        f"""
+        SELECT (count() > 100) + (groupArray(rank) != range(1, toUInt32(count()) + 1))
+             + (groupArray(v) != arrayReverseSort(groupArray(v))),
+               concat(toString(count()), ' rows')
+        FROM (SELECT rank, ifNull(toFloat64({value}), -inf) AS v FROM $target ORDER BY rank)
+        """,
+    )
+
+
+def splits_sum_to_net(dimension: str, columns: list[str]) -> Gate:
+    total = " + ".join(f"ifNull({c}, 0)" for c in columns)
+    return Gate(
+        f"{dimension}_splits_sum_to_net_revenue",
+        f"Per day, the {dimension} columns plus 'other' add up to net_revenue.",
+        f"""
+        SELECT countIf(({total}) != ifNull(net_revenue, 0)),
+               toString(groupArrayIf(5)(date, ({total}) != ifNull(net_revenue, 0)))
+        FROM $target
+        """,
+    )
+
+
+MARTS: tuple[Mart, ...] = (
+    Mart(
+        "dashboard_daily_metrics",
+        "Daily revenue, orders, AOV and the seed's segment/region/category splits (+ other), last 7 days.",
+        7,
+        (
+            unique_key("date"),
+            matches_sales_fact("sum(net_revenue)", "sum(net_amount)", "customer_found AND product_found", days(7)),
+            splits_sum_to_net("segment", ["enterprise_revenue", "smb_revenue", "consumer_revenue",
+                                          "other_segment_revenue"]),
+            splits_sum_to_net("region", ["na_revenue", "emea_revenue", "apac_revenue", "other_region_revenue"]),
+            splits_sum_to_net("category", ["electronics_revenue", "apparel_revenue", "home_revenue",
+                                           "other_category_revenue"]),
+        ),
+    ),
+    Mart(
+        "dashboard_daily_breakdown",
+        "Long format of the daily splits: every segment, region and category value (NULL included).",
+        7,
+        (
+            unique_key("date", "dimension", "value"),
+            # Each sale counts once per dimension (segment, region, category).
+            matches_sales_fact("sum(net_revenue)", "3 * sum(net_amount)", "customer_found AND product_found", days(7)),
+        ),
+    ),
+    Mart(
+        "dashboard_category_performance",
+        "Orders, units, revenue and share by category and subcategory, last 30 days.",
+        30,
+        (
+            unique_key("category", "subcategory"),
+            matches_sales_fact("sum(revenue)", "sum(net_amount)", "product_found", days(30)),
+        ),
+    ),
+    Mart(
+        "dashboard_regional_breakdown",
+        "Orders, revenue and active customers by region, country and state, last 30 days.",
+        30,
+        (
+            unique_key("region", "country", "state"),
+            matches_sales_fact("sum(revenue)", "sum(net_amount)", "customer_found", days(30)),
+        ),
+    ),
+    Mart(
+        "dashboard_yoy_comparison",
+        "Revenue and orders per day this year against the same day last year.",
+        None,
+        (
+            unique_key("date"),
+            matches_sales_fact("sum(current_revenue)", "sum(net_amount)", "1", YEAR_TO_DATE),
+            Gate(
+                "dates_contiguous",
+                "One row for every day from 1 January to the logical date.",
+                """
+                SELECT (count() != dateDiff('day', min(date), max(date)) + 1)
+                     + (count() > 0 AND min(date) != toDate32(toStartOfYear({as_of_date:Date32}))),
+                       concat(toString(min(date)), ' .. ', toString(max(date)), ', ', toString(count()), ' rows')
+                FROM $target
+                """,
+            ),
+        ),
+    ),
+    Mart(
+        "dashboard_top_customers",
+        "The 100 customers with the highest net revenue over the last 90 days.",
+        90,
+        (unique_key("customer_id"), top_n_sorted("lifetime_value")),
+    ),
+    Mart(
+        "dashboard_top_products",
+        "The 100 products with the highest net revenue over the last 90 days.",
+        90,
+        (unique_key("product_id"), top_n_sorted("revenue")),
+    ),
+)

@@ -1,0 +1,44 @@
+"""When the dashboards refresh: hourly, and whenever an ingest run brought new data."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from analytics_assets.ingest.schedules import ingest_job
+from analytics_assets.logical_time import AS_OF_TAG
+from analytics_assets.sales.assets import SALES_GROUP
+
+sales_dashboard_job = dg.define_asset_job(
+    "sales_dashboard_job",
+    selection=dg.AssetSelection.groups(SALES_GROUP),
+    description="Refresh sales_fact (changed months only) and every dashboard datamart.",
+)
+
+sales_dashboard_hourly_schedule = dg.ScheduleDefinition(
+    name="sales_dashboard_hourly",
+    job=sales_dashboard_job,
+    cron_schedule="0 * * * *",
+    execution_timezone="UTC",
+)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=sales_dashboard_job,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    minimum_interval_seconds=30,
+)
+def sales_dashboard_after_ingest(context: dg.RunStatusSensorContext):
+    """New source data arrived: refresh the dashboards at the time the ingest finished."""
+    written = 0
+    for record in context.instance.get_records_for_run(
+        context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records:
+        value = record.event_log_entry.asset_materialization.metadata.get("rows_written")
+        written += int(value.value) if value is not None else 0
+    if written == 0:
+        return dg.SkipReason(f"ingest run {context.dagster_run.run_id} wrote no rows")
+    ended = context.instance.get_run_stats(context.dagster_run.run_id).end_time
+    as_of = datetime.fromtimestamp(ended, tz=timezone.utc).isoformat()
+    return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}", tags={AS_OF_TAG: as_of})
