@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Callable, Iterator, Optional
 
 import numpy as np
+import pandas as pd
 import psycopg
 
 Progress = Optional[Callable[[str], None]]
@@ -89,21 +90,21 @@ NAMES = (
       "MacDonald", "Tremblay", "Roy", "Campbell", "Mitchell")),
     (("Lukas", "Emma", "Hannah", "Léa", "Louis", "Chloé", "Hugo", "Sofia", "Mateo", "Lucía", "Giulia",
       "Alessandro", "Lars", "Astrid", "Anna", "Jan", "Zofia", "Jakub", "Siobhán", "Seán", "Noah", "Mia",
-      "Élodie", "Björn", "Ingrid", "Sophie", "Oliver", "Amelia", "George", "Isla", "João", "Inês", "Maximilian",
-      "Freya"),
-     ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Martin", "Bernard", "Dubois", "Lefèvre", "García",
-      "Fernández", "López", "Rossi", "Russo", "Bianchi", "de Vries", "Jansen", "Andersson", "Johansson",
-      "Nowak", "Kowalski", "Wiśniewski", "Murphy", "Kelly", "Smith", "Jones", "Taylor", "Silva", "Santos",
-      "Ferreira", "Peeters", "Jensen", "Nielsen", "Meier", "Gruber", "Dupont")),
+      "Élodie", "Björn", "Ingrid", "Sophie", "Oliver", "Amelia", "George", "Isla", "João", "Inês",
+      "Maximilian", "Freya"),
+     ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Martin", "Bernard", "Dubois", "Lefèvre",
+      "García", "Fernández", "López", "Rossi", "Russo", "Bianchi", "de Vries", "Jansen", "Andersson",
+      "Johansson", "Nowak", "Kowalski", "Wiśniewski", "Murphy", "Kelly", "Smith", "Jones", "Taylor", "Silva",
+      "Santos", "Ferreira", "Peeters", "Jensen", "Nielsen", "Meier", "Gruber", "Dupont")),
     (("Hiroshi", "Yuki", "Haruto", "Sakura", "Wei", "Li", "Jing", "Min-jun", "Seo-yeon", "Ji-ho", "Aarav",
       "Priya", "Rahul", "Ananya", "Arjun", "Siti", "Budi", "Jack", "Charlotte", "Lachlan", "Chloe", "Mia",
       "Ethan", "Ruby", "Minh", "Linh", "Kai", "Mei", "Ren", "Aiko"),
      ("Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Wang", "Li", "Zhang", "Liu", "Chen", "Kim", "Lee",
       "Park", "Choi", "Sharma", "Patel", "Singh", "Kumar", "Gupta", "Tan", "Lim", "Ng", "Wijaya", "Santoso",
       "Smith", "Brown", "Wilson", "Nguyen", "Tran", "Pham")),
-    (("Santiago", "Sofía", "Mateo", "Valentina", "Sebastián", "Camila", "Diego", "Isabella", "Matías", "Lucía",
-      "Nicolás", "Mariana", "Gabriel", "Ana", "João", "Beatriz", "Pedro", "Larissa", "Alejandro", "Fernanda",
-      "Andrés", "Daniela", "Joaquín", "Renata"),
+    (("Santiago", "Sofía", "Mateo", "Valentina", "Sebastián", "Camila", "Diego", "Isabella", "Matías",
+      "Lucía", "Nicolás", "Mariana", "Gabriel", "Ana", "João", "Beatriz", "Pedro", "Larissa", "Alejandro",
+      "Fernanda", "Andrés", "Daniela", "Joaquín", "Renata"),
      ("González", "Rodríguez", "Hernández", "López", "Martínez", "Pérez", "García", "Sánchez", "Ramírez",
       "Torres", "Flores", "Silva", "Santos", "Oliveira", "Souza", "Pereira", "Costa", "Fernández", "Rojas",
       "Muñoz", "Díaz", "Vargas", "Castillo", "Gómez")),
@@ -111,8 +112,18 @@ NAMES = (
 COMPANY_WORDS = ("Logistics", "Consulting", "Manufacturing", "Retail", "Systems", "Foods", "Healthcare",
                  "Engineering", "Media", "Construction", "Solutions", "Trading", "Labs", "Energy", "Design",
                  "Analytics", "Hospitality", "Education", "Outfitters", "Supply")
-COMPANY_SUFFIXES = (("Inc.", "LLC", "Corp.", "Group"), ("Ltd", "GmbH", "S.A.", "B.V.", "AG", "Group"),
-                    ("Pty Ltd", "Pte Ltd", "K.K.", "Ltd", "Group"), ("S.A.", "Ltda.", "S.A. de C.V.", "Group"))
+COMPANY_SUFFIXES = {  # legal-form suffixes per country
+    "United States": ("Inc.", "LLC", "Corp."), "Canada": ("Inc.", "Ltd"), "United Kingdom": ("Ltd", "PLC"),
+    "Germany": ("GmbH", "AG"), "France": ("SAS", "SA"), "Spain": ("S.L.", "S.A."),
+    "Italy": ("S.r.l.", "S.p.A."), "Netherlands": ("B.V.", "N.V."), "Sweden": ("AB",),
+    "Poland": ("Sp. z o.o.", "S.A."), "Ireland": ("Ltd", "DAC"), "Switzerland": ("AG", "GmbH"),
+    "Belgium": ("BV", "NV"), "Portugal": ("Lda.", "S.A."), "Denmark": ("ApS", "A/S"),
+    "Australia": ("Pty Ltd",), "New Zealand": ("Ltd",), "Japan": ("K.K.", "G.K."), "China": ("Co. Ltd",),
+    "India": ("Pvt Ltd", "Ltd"), "Singapore": ("Pte Ltd",), "South Korea": ("Co. Ltd",),
+    "Indonesia": ("Tbk",), "Vietnam": ("JSC", "Co. Ltd"), "Mexico": ("S.A. de C.V.",),
+    "Brazil": ("Ltda.", "S.A."), "Argentina": ("S.A.", "S.R.L."), "Chile": ("SpA", "S.A."),
+    "Colombia": ("S.A.S.",), "Peru": ("S.A.C.",),
+}
 MAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "hotmail.com", "proton.me")
 
 # category -> (catalog share, brands, {subcategory: (median list price in dollars, product nouns)})
@@ -124,7 +135,8 @@ CATALOG = {
         "Accessories": (25, ("USB-C Charger", "Phone Case", "HDMI Cable"))}),
     "Apparel": (0.20, ("Northway", "Lumen & Co", "Urbanist", "Fieldcraft"), {
         "Tops": (25, ("T-Shirt", "Polo Shirt", "Blouse")), "Bottoms": (45, ("Jeans", "Chinos", "Skirt")),
-        "Outerwear": (120, ("Rain Jacket", "Down Parka")), "Footwear": (85, ("Running Shoes", "Leather Boots")),
+        "Outerwear": (120, ("Rain Jacket", "Down Parka")),
+        "Footwear": (85, ("Running Shoes", "Leather Boots")),
         "Activewear": (40, ("Leggings", "Training Shorts"))}),
     "Home & Garden": (0.18, ("Hearthstone", "Greenleaf", "Casa Nova", "Oakline"), {
         "Furniture": (300, ("Sofa", "Desk", "Bookshelf")), "Kitchen": (40, ("Chef's Knife", "Cookware Set")),
@@ -135,7 +147,8 @@ CATALOG = {
         "Cycling": (350, ("Road Bike", "Bike Helmet")), "Team Sports": (30, ("Football", "Basketball"))}),
     "Books": (0.12, ("Penwright Press", "Bluebird Books", "Atlas House"), {
         "Fiction": (16, ("Novel", "Thriller")), "Non-Fiction": (22, ("Biography", "History")),
-        "Children's Books": (10, ("Picture Book", "Storybook")), "Textbooks": (85, ("Textbook", "Workbook"))}),
+        "Children's Books": (10, ("Picture Book", "Storybook")),
+        "Textbooks": (85, ("Textbook", "Workbook"))}),
     "Beauty": (0.10, ("Lumière", "Verde", "Pure Botanica"), {
         "Skincare": (28, ("Moisturizer", "Serum")), "Makeup": (20, ("Lipstick", "Mascara")),
         "Fragrance": (70, ("Eau de Parfum", "Cologne")), "Hair Care": (18, ("Shampoo", "Conditioner"))}),
@@ -145,7 +158,8 @@ CATALOG = {
 }
 # (category, subcategory, catalog share, median list price, nouns, brands)
 SUBCATEGORIES = tuple((category, sub, share / len(subs), price, nouns, brands)
-                      for category, (share, brands, subs) in CATALOG.items() for sub, (price, nouns) in subs.items())
+                      for category, (share, brands, subs) in CATALOG.items()
+                      for sub, (price, nouns) in subs.items())
 PRODUCT_EDITIONS = ("", " Pro", " Plus", " Lite", " Max", " Mini", " Classic", " 2")
 
 HOUR_OF_DAY = np.array([0.25, 0.18, 0.14, 0.12, 0.13, 0.20, 0.35, 0.55, 0.80, 1.00, 1.15, 1.25,
@@ -177,14 +191,16 @@ ODD_SEGMENTS = ("Government", "enterprise", " SMB ", "Consumer ", "Non-Profit", 
 ODD_REGIONS = ("Middle East & Africa", "EMEA", "europe", "N. America", "APAC ", "LATAM")
 MEA_PLACES = (("United Arab Emirates", "Dubai"), ("South Africa", "Gauteng"), ("Nigeria", "Lagos"),
               ("Kenya", "Nairobi"), ("Egypt", "Cairo"), ("Saudi Arabia", "Riyadh"))
-ODD_CATEGORIES = (" electronics ", "ELECTRONICS", "Home and Garden", "apparel", "Sport & Outdoor", "Misc", "N/A")
+ODD_CATEGORIES = (" electronics ", "ELECTRONICS", "Home and Garden", "apparel", "Sport & Outdoor", "Misc",
+                  "N/A")
 # Each odd name carries at least one of: emoji, combining accent, right-to-left text, zero-width
 # (non-)joiner/space, double quote, comma, backslash, newline, tab.
-ODD_NAME_MAKERS = (
-    lambda f, l: f"{f} {l} 😀", lambda f, l: f"{f}\u0301 {l}", lambda f, l: f"محمد {l}",
-    lambda f, l: f"{f} \u05d3\u05d5\u05d3 {l}", lambda f, l: f"{f} 👩\u200d💻 {l}", lambda f, l: f'{f} "{f[:3]}" {l}',
-    lambda f, l: f"{l}, {f}", lambda f, l: f"{f}\\{l}", lambda f, l: f"{f}\n{l}", lambda f, l: f"{f}\t{l}",
-    lambda f, l: f"{f}\u200b {l}", lambda f, l: f"\u200f{f} {l}\u200f", lambda f, l: f"Zoe\u0308 {l} \U0001F1EB\U0001F1F7",
+ODD_NAME_MAKERS = (  # ordered so that any 5 in a row include a newline, tab, ZWJ or backslash
+    lambda f, l: f"{f}\n{l}", lambda f, l: f"{f} {l} 😀", lambda f, l: f"{f}\u0301 {l}",
+    lambda f, l: f'{f} "{f[:3]}" {l}', lambda f, l: f"{f}\t{l}", lambda f, l: f"محمد {l}",
+    lambda f, l: f"{f} 👩\u200d💻 {l}", lambda f, l: f"{l}, {f}", lambda f, l: f"{f}\\{l}",
+    lambda f, l: f"{f} \u05d3\u05d5\u05d3 {l}", lambda f, l: f"{f}\u200b {l}",
+    lambda f, l: f"\u200f{f} {l}\u200f", lambda f, l: f"Zoe\u0308 {l} \U0001F1EB\U0001F1F7",
 )
 
 PG_EPOCH_S = 946_684_800  # 2000-01-01 in Unix seconds
@@ -240,22 +256,7 @@ def generate(dsn: str, *, customers: int, products: int, sales: int, seed: int, 
     cust = _make_customers(seed, customers, calendar, dirty)
     prod = _make_products(seed, products, calendar, dirty)
     plan = _SalesPlan.make(seed, sales, calendar, cust, prod, dirty)
-    with _connect(dsn) as conn:
-        create_schema(conn)
-        conn.execute("TRUNCATE customers, products, sales")
-        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        indexes = _drop_secondary_indexes(conn, "sales")
-        _copy_binary(conn, "customers", _CUSTOMER_COLUMNS, _slices(cust.columns, TEXT_CHUNK), freeze=True)
-        _copy_binary(conn, "products", _PRODUCT_COLUMNS, _slices(prod.columns, TEXT_CHUNK), freeze=True)
-        say(f"customers: {customers:,} rows, products: {products:,} rows")
-        _copy_binary(conn, "sales", _SALES_COLUMNS, _sales_batches(plan, say), freeze=True)
-        say("sales: recreating indexes")
-        for definition in indexes:
-            conn.execute(definition)
-        conn.commit()
-        say("analyzing")
-        conn.execute("ANALYZE customers, products, sales")
-        conn.commit()
+    _replace_tables(dsn, cust, prod, plan, say)
     dirty_rows = {**cust.dirty_counts, **prod.dirty_counts, **plan.dirty_counts} if dirty else {}
     return GenerateResult(customers, products, sales, dirty_rows, time.perf_counter() - started)
 
@@ -277,6 +278,28 @@ def apply_activity(dsn: str, *, seed: int, progress: Progress = None) -> Activit
     say(f"activity {window.start:%Y-%m-%d %H:%M:%S}+1h: {len(new['sale_id']):,} new sales, "
         f"{changes:,} status changes, {moves} customers moved")
     return ActivityResult(len(new["sale_id"]), changes, window.start, window.end)
+
+
+def _replace_tables(dsn: str, cust: "_Customers", prod: "_Products", plan: "_SalesPlan",
+                    say: Callable[[str], None]) -> None:
+    """In one transaction: create the schema if missing, TRUNCATE, drop the secondary indexes of
+    sales, COPY (FREEZE) the three tables, recreate the indexes; then ANALYZE."""
+    with _connect(dsn) as conn:
+        create_schema(conn)
+        conn.execute("TRUNCATE customers, products, sales")
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        indexes = _drop_secondary_indexes(conn, "sales")
+        _copy_binary(conn, "customers", _CUSTOMER_COLUMNS, _slices(cust.columns, TEXT_CHUNK), freeze=True)
+        _copy_binary(conn, "products", _PRODUCT_COLUMNS, _slices(prod.columns, TEXT_CHUNK), freeze=True)
+        say(f"customers: {len(cust.signup_day):,} rows, products: {len(prod.launch_day):,} rows")
+        _copy_binary(conn, "sales", _SALES_COLUMNS, _sales_batches(plan, say), freeze=True)
+        say("sales: recreating indexes")
+        for definition in indexes:
+            conn.execute(definition)
+        conn.commit()
+        say("analyzing")
+        conn.execute("ANALYZE customers, products, sales")
+        conn.commit()
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,7 +392,7 @@ def _make_customers(seed: int, n: int, calendar: _Calendar, dirty: bool) -> _Cus
     segment = rng.choice(len(SEGMENTS), n, p=SEGMENT_SHARES)
     country, state = _places(rng, n)
     region = np.array([REGIONS.index(g[0]) for g in GEOGRAPHY])[country]
-    names, emails = _names_and_emails(rng, segment, region)
+    names, emails = _names_and_emails(rng, segment, region, country)
     updated_s = _customer_updates(rng, signup_day, calendar.clock)
     columns = {
         "customer_id": np.arange(1, n + 1, dtype=np.int64), "customer_name": names, "email": emails,
@@ -379,7 +402,7 @@ def _make_customers(seed: int, n: int, calendar: _Calendar, dirty: bool) -> _Cus
         "state": state, "updated_at": updated_s,
     }
     counts = _spoil_customers(np.random.default_rng([seed, 3]), columns) if dirty else {}
-    weight = (rng.pareto(1.4, n) + 1.0).clip(max=300.0) * np.array(SEGMENT_BUYING_POWER)[segment]
+    weight = (rng.pareto(1.5, n) + 1.0).clip(max=100.0) * np.array(SEGMENT_BUYING_POWER)[segment]
     return _Customers(columns, signup_day, np.cumsum(weight), np.array(REGION_TAX_BP)[region],
                       segment < 2, counts)
 
@@ -416,15 +439,15 @@ def _ascii_slug(text: str) -> str:
     return "".join(ch for ch in plain if ch.isalnum())
 
 
-def _names_and_emails(rng: np.random.Generator, segment: np.ndarray,
-                      region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _names_and_emails(rng: np.random.Generator, segment: np.ndarray, region: np.ndarray,
+                      country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Person names from the region's pools; Enterprise/SMB customers are companies named after a
     family name, with a contact address at the company's domain; e-mails unique."""
     n = len(segment)
     first, first_slug = _pool_pick(rng, [pools[0] for pools in NAMES], region)
     last, last_slug = _pool_pick(rng, [pools[1] for pools in NAMES], region)
     words, _ = _pool_pick(rng, [COMPANY_WORDS], np.zeros(n, dtype=np.int64))
-    suffix, _ = _pool_pick(rng, COMPANY_SUFFIXES, region)
+    suffix, _ = _pool_pick(rng, [COMPANY_SUFFIXES[g[1]] for g in GEOGRAPHY], country)
     company = segment < 2
     names = np.where(company, last + " " + words + " " + suffix, first + " " + last)
     pattern = rng.integers(0, 4, n)
@@ -452,11 +475,12 @@ def _unique_emails(local: np.ndarray, domain: np.ndarray) -> np.ndarray:
     emails = local + "@" + domain
     number = np.ones(len(emails), dtype=np.int64)
     while True:
-        _, first_seen, inverse = np.unique(emails, return_index=True, return_inverse=True)
-        repeat = first_seen[inverse.ravel()] != np.arange(len(emails))
+        codes = pd.factorize(emails)[0]
+        occurrence = pd.Series(codes).groupby(codes).cumcount().to_numpy()  # 0 for the first one
+        repeat = occurrence > 0
         if not repeat.any():
             return emails
-        number[repeat] += 1
+        number[repeat] += occurrence[repeat]
         emails[repeat] = local[repeat] + number[repeat].astype(str).astype(object) + "@" + domain[repeat]
 
 
@@ -478,7 +502,7 @@ def _spoil_customers(rng: np.random.Generator, columns: dict[str, np.ndarray]) -
     columns["email"][dup] = np.array(variants, dtype=object)
     columns["customer_name"][dup] = columns["customer_name"][originals]
     odd = rows["odd_unicode_name"]
-    makers = rng.integers(0, len(ODD_NAME_MAKERS), len(odd))
+    makers = _cycle(tuple(range(len(ODD_NAME_MAKERS))), rng, len(odd))
     names = [ODD_NAME_MAKERS[m](*_split_name(name)) for m, name in zip(makers, columns["customer_name"][odd])]
     columns["customer_name"][odd] = np.array(names, dtype=object)
     columns["customer_segment"][rows["null_customer_segment"]] = None
@@ -731,7 +755,9 @@ def _lifecycle(rng: np.random.Generator, sale_s: np.ndarray, last_s: int) -> dic
     return {"status": status, "updated_at": updated}
 
 
-def _lognormal_s(rng: np.random.Generator, n: int, median_s: float, sigma: float, lo: int, hi: int) -> np.ndarray:
+def _lognormal_s(rng: np.random.Generator, n: int, median_s: float, sigma: float, lo: int,
+                 hi: int) -> np.ndarray:
+    """n whole-second durations, lognormal around `median_s`, clipped to [lo, hi]."""
     return np.clip(rng.lognormal(math.log(median_s), sigma, n), lo, hi).astype(np.int64)
 
 
@@ -754,7 +780,8 @@ def _spoil_sales(rng: np.random.Generator, plan: _SalesPlan, batch: dict[str, np
     batch["quantity"] = np.where(negative, -batch["quantity"], batch["quantity"])
     batch["total_amount"] = batch["quantity"] * batch["unit_price"]
     over = batch["total_amount"] + rng.integers(100, 5_000, n)
-    batch["discount_amount"] = np.select([negative, is_["discount_gt_total"]], [0, over], batch["discount_amount"])
+    batch["discount_amount"] = np.select([negative, is_["discount_gt_total"]], [0, over],
+                                         batch["discount_amount"])
     batch["tax_amount"] = _tax(batch["total_amount"] - batch["discount_amount"], batch["tax_bp"])
     future = plan.calendar.clock.last_s + rng.integers(3_600, 400 * 86_400, n)
     batch["sale_date"] = np.where(is_["future_sale_date"], future, batch["sale_date"])
@@ -816,28 +843,31 @@ def _recent_buyers(conn: psycopg.Connection, limit: int) -> dict[str, np.ndarray
         raise ValueError("no clean recent sales to base new activity on")
     customer, product, unit, segment, region = zip(*rows)
     tax = {name: bp for name, bp in zip(REGIONS, REGION_TAX_BP)}
-    return {"customer_id": np.array(customer, dtype=np.int64), "product_id": np.array(product, dtype=np.int64),
+    return {"customer_id": np.array(customer, dtype=np.int64),
+            "product_id": np.array(product, dtype=np.int64),
             "unit_price": np.array(unit, dtype=np.int64),
             "business": np.isin(np.array(segment, dtype=object), ["Enterprise", "SMB"]),
-            "tax_bp": np.array([tax.get(r, UNKNOWN_TAX_BP) for r in region], dtype=np.int64),
-            "standard_region": np.isin(np.array(region, dtype=object), REGIONS)}
+            "tax_bp": np.array([tax.get(r, UNKNOWN_TAX_BP) for r in region], dtype=np.int64)}
 
 
 def _new_sales(conn: psycopg.Connection, rng: np.random.Generator, state: _DatabaseState,
                window: _Window) -> dict[str, np.ndarray]:
-    """~1% of the current sales count, placed in the window; 75% already COMPLETED."""
+    """~1% of the current sales count, placed in the window; most COMPLETED minutes later (when
+    that is still inside the window), the others PENDING."""
     n = max(1, int(rng.binomial(state.sales, 0.01)))
     source = _recent_buyers(conn, max(5_000, 2 * n))
     pick = rng.integers(0, len(source["customer_id"]), n)
     sale_s = window.seconds(rng, n)
     holiday = np.full(n, window.start.month >= 11)
-    batch = _priced_sales(rng, state.max_sale_id + 1 + np.arange(n, dtype=np.int64), source["customer_id"][pick],
-                          source["product_id"][pick], sale_s, source["unit_price"][pick], source["business"][pick],
-                          source["tax_bp"][pick], holiday)
-    done = rng.random(n) < 0.75
-    lag = np.where(done, _lognormal_s(rng, n, 5 * 60, 0.8, 30, 1_800), rng.integers(0, 60, n))
+    sale_id = state.max_sale_id + 1 + np.arange(n, dtype=np.int64)
+    batch = _priced_sales(rng, sale_id, source["customer_id"][pick], source["product_id"][pick], sale_s,
+                          source["unit_price"][pick], source["business"][pick], source["tax_bp"][pick],
+                          holiday)
+    completed = sale_s + _lognormal_s(rng, n, 5 * 60, 0.8, 30, 1_800)
+    done = (rng.random(n) < 0.9) & (completed <= window.last_s)
+    created = np.minimum(sale_s + rng.integers(0, 60, n), window.last_s)
     batch["status"] = np.where(done, COMPLETED, PENDING)
-    batch["updated_at"] = np.minimum(sale_s + lag, window.last_s)
+    batch["updated_at"] = np.where(done, completed, created)
     return batch
 
 
@@ -846,9 +876,9 @@ def _status_changes(conn: psycopg.Connection, rng: np.random.Generator, state: _
     """Resolve recent PENDING sales (85% COMPLETED, 15% CANCELLED) and refund some recently
     COMPLETED ones: about one sale in 2,500 of the table changes, in one UPDATE ... FROM."""
     rows = conn.execute(
-        "SELECT sale_id, status FROM sales WHERE updated_at > %s::timestamptz - interval '21 days'"
-        " AND status IN ('PENDING', 'COMPLETED') AND sale_date IS NOT NULL ORDER BY sale_id",
-        (window.start,)).fetchall()
+        "SELECT sale_id, status FROM sales WHERE updated_at > %(t)s::timestamptz - interval '21 days'"
+        " AND status IN ('PENDING', 'COMPLETED') AND sale_date <= %(t)s AND sale_id <= %(max_id)s"
+        " ORDER BY sale_id", {"t": window.start, "max_id": state.max_sale_id}).fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     pending = np.array([r[1] == "PENDING" for r in rows], dtype=bool)
     target = max(10, state.sales // 2_500)
@@ -876,8 +906,8 @@ def _customer_moves(conn: psycopg.Connection, rng: np.random.Generator, window: 
     changed = {"customer_id": moved, "region": np.array([GEOGRAPHY[c][0] for c in country], dtype=object),
                "country": np.array([GEOGRAPHY[c][1] for c in country], dtype=object), "state": state,
                "updated_at": rng.integers(window.first_s, window.last_s + 1, len(moved))}
-    conn.execute("CREATE TEMP TABLE activity_moves (customer_id bigint, region text, country text, state text,"
-                 " updated_at timestamptz) ON COMMIT DROP")
+    conn.execute("CREATE TEMP TABLE activity_moves (customer_id bigint, region text, country text,"
+                 " state text, updated_at timestamptz) ON COMMIT DROP")
     _copy_binary(conn, "activity_moves", tuple(changed), iter([changed]))
     conn.execute("UPDATE customers c SET region = m.region, country = m.country, state = m.state,"
                  " updated_at = m.updated_at FROM activity_moves m WHERE c.customer_id = m.customer_id")
@@ -914,8 +944,8 @@ def _drop_secondary_indexes(conn: psycopg.Connection, table: str) -> list[str]:
 _CUSTOMER_COLUMNS = ("customer_id", "customer_name", "email", "signup_date", "customer_segment", "region",
                      "country", "state", "updated_at")
 _PRODUCT_COLUMNS = ("product_id", "product_name", "category", "subcategory", "updated_at")
-_SALES_COLUMNS = ("sale_id", "customer_id", "product_id", "sale_date", "quantity", "unit_price", "total_amount",
-                  "discount_amount", "tax_amount", "status", "updated_at")
+_SALES_COLUMNS = ("sale_id", "customer_id", "product_id", "sale_date", "quantity", "unit_price",
+                  "total_amount", "discount_amount", "tax_amount", "status", "updated_at")
 # How each column is encoded (binary COPY); text when not listed.
 _ENCODERS = {
     "sale_id": "int8", "customer_id": "int8", "product_id": "int8", "quantity": "int4",
@@ -935,15 +965,16 @@ def _copy_binary(conn: psycopg.Connection, table: str, columns: tuple[str, ...],
     """COPY batches of column arrays into `table` in PostgreSQL's binary format, sent by a worker
     thread while the next batch is made. FREEZE (only after a TRUNCATE in the same transaction)
     writes the rows already frozen and all-visible: no hint-bit rewrite or vacuum later."""
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary{', FREEZE' if freeze else ''})"
+    options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN ({options})"
     with conn.cursor() as cur, cur.copy(statement, writer=psycopg.copy.QueuedLibpqWriter(cur)) as copy:
         copy.write(COPY_HEADER)
         for batch in batches:
-            copy.write(_binary_rows(batch, columns))
+            copy.write(memoryview(_binary_rows(batch, columns)))
         copy.write(COPY_TRAILER)
 
 
-def _binary_rows(batch: dict[str, np.ndarray], columns: tuple[str, ...]) -> bytes:
+def _binary_rows(batch: dict[str, np.ndarray], columns: tuple[str, ...]) -> np.ndarray:
     """Rows in COPY binary format: a padded (rows x max row width) byte matrix, then a mask that
     keeps each field's real bytes (NULLs and short texts take less), flattened in row order."""
     nulls = batch.get("null", {})
@@ -962,7 +993,7 @@ def _binary_rows(batch: dict[str, np.ndarray], columns: tuple[str, ...]) -> byte
             keep = np.ones((n, width), dtype=bool) if keep is None else keep
             keep[:, at + 4: at + 4 + w] = np.arange(w) < length[:, None]
         at += 4 + w
-    return (matrix if keep is None else matrix[keep]).tobytes()
+    return matrix.reshape(-1) if keep is None else matrix[keep]
 
 
 def _encode(values: np.ndarray, kind: str, null: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
