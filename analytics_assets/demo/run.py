@@ -58,10 +58,22 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
         say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(data / "dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
+    _prepare_home(home)
     _materialize_everything(full_resync)
     _print_summary(dsn, home, time.monotonic() - started)
     return 0
+
+
+def _prepare_home(home: Path) -> None:
+    """A local instance with telemetry off and the UI's first-visit modal already dismissed."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    nux = home / ".nux" / "nux.yaml"
+    if not nux.exists():
+        nux.parent.mkdir(exist_ok=True)
+        nux.write_text("seen: 1\n")
 
 
 def _materialize_everything(full_resync: bool) -> None:

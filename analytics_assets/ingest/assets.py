@@ -16,8 +16,8 @@ INGEST_GROUP = "ingest"
 class ReplicaConfig(dg.Config):
     transfer_mode: str | None = Field(
         default=None,
-        description="'server' (ClickHouse pulls with postgresql()) or 'client' (COPY streamed through "
-        "this process); default $ANALYTICS_TRANSFER_MODE, else 'server'",
+        description="'client' (COPY streamed through this process as TabSeparated; measured fastest) or "
+        "'server' (ClickHouse pulls with postgresql()); default $ANALYTICS_TRANSFER_MODE, else 'client'",
     )
     full_resync: bool = Field(default=False, description="rebuild the replica from the whole source table")
     reconcile_deletes: bool = Field(
@@ -26,7 +26,7 @@ class ReplicaConfig(dg.Config):
     lookback_minutes: int = Field(
         default=10, ge=0, description="re-read this much before the watermark (late-committing transactions)"
     )
-    block_mb: int = Field(default=64, ge=1, description="client mode: size of each COPY block parsed at once")
+    block_mb: int = Field(default=32, ge=1, description="client mode: size of each chunk of rows handed to ClickHouse")
 
 
 def _metadata(result: ReplicationResult, source: str) -> dict:

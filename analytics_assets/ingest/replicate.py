@@ -77,7 +77,7 @@ def schema_drift(wh: Warehouse, table: SourceTable) -> str | None:
 def resolve_mode(mode: str | None) -> TransferMode:
     import os
 
-    value = mode or os.environ.get("ANALYTICS_TRANSFER_MODE") or "server"
+    value = mode or os.environ.get("ANALYTICS_TRANSFER_MODE") or "client"
     if value not in TRANSFER_MODES:
         raise SettingError(
             f"transfer_mode (or ANALYTICS_TRANSFER_MODE): {value!r} is not one of {', '.join(TRANSFER_MODES)}"
@@ -94,7 +94,7 @@ def replicate(
     full_resync: bool = False,
     reconcile_deletes: bool = False,
     lookback: timedelta = timedelta(minutes=10),
-    block_bytes: int = 64 << 20,
+    block_bytes: int = 32 << 20,
 ) -> ReplicationResult:
     started = time.monotonic()
     mode = resolve_mode(mode)

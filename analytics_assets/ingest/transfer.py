@@ -2,9 +2,9 @@
 
 * ``server``: ClickHouse pulls from PostgreSQL itself with the ``postgresql()`` table function
   (about 10x faster than going through Python; STACK.md). Needs ClickHouse to reach PostgreSQL.
-* ``client``: this process streams ``COPY ... TO STDOUT`` out of PostgreSQL in bounded blocks,
-  parses them with Arrow and inserts Arrow batches. For deployments where ClickHouse cannot
-  reach PostgreSQL.
+* ``client``: this process streams ``COPY ... TO STDOUT`` out of PostgreSQL in bounded chunks of
+  whole rows and hands them to ClickHouse as TabSeparated, which ClickHouse parses natively. For
+  deployments where ClickHouse cannot reach PostgreSQL.
 
 Both cast every column to the replica's canonical type (see ``sources``), so they write
 identical rows. Both write into a staging table; publishing is the caller's business.
@@ -12,17 +12,15 @@ identical rows. Both write into a staging table; publishing is the caller's busi
 
 from __future__ import annotations
 
-import io
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import psycopg
-import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg import sql
-from pyarrow import csv
 
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.resources.postgres import PostgresResource
@@ -139,7 +137,7 @@ def server_pull_keys(wh: Warehouse, pg: PostgresResource, table: SourceTable, sc
     )
 
 
-# --- client mode: COPY out of PostgreSQL, Arrow into ClickHouse ----------------------------------
+# --- client mode: COPY out of PostgreSQL, TabSeparated into ClickHouse ---------------------------
 
 def _pg_expr(column: Column) -> sql.Composable:
     c = sql.Identifier(column.name)
@@ -150,63 +148,65 @@ def _pg_expr(column: Column) -> sql.Composable:
         "text": "{c}::text",
         "category": "{c}::text",
         "date": "{c}::date",
-        # Microseconds since the epoch: exact, and blind to the session's TimeZone.
-        "timestamp": "(extract(epoch FROM {c}) * 1000000)::bigint",
+        # UTC wall-clock text: a timestamptz is converted, a plain timestamp is taken as UTC
+        # (the session's TimeZone is UTC), a date is its midnight.
+        "timestamp": "({c}::timestamptz AT TIME ZONE 'UTC')",
     }[column.kind]
     return sql.SQL(template).format(c=c)
 
 
-_ARROW_READ_TYPES = {
-    "key": pa.int64(), "int": pa.int64(), "money": pa.decimal128(18, 2), "text": pa.string(),
-    "category": pa.string(), "date": pa.date32(), "timestamp": pa.int64(),
-}
+def _copy_chunks(conn: psycopg.Connection, query: sql.Composable, params: tuple, chunk_bytes: int) -> Iterator[bytes]:
+    """`COPY (query) TO STDOUT` in PostgreSQL's text format, in chunks of whole rows.
 
+    The text format escapes newlines inside values (`\\n`), so a raw newline always ends a row,
+    and its escapes and `\\N` for NULL are what ClickHouse's TabSeparated format reads. A reader
+    thread keeps PostgreSQL streaming while ClickHouse parses the previous chunk."""
+    copy_sql = sql.SQL("COPY ({}) TO STDOUT").format(query)
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    done = object()
 
-def _copy_blocks(conn: psycopg.Connection, query: sql.Composable, params: tuple,
-                 names: list[str], types: dict[str, pa.DataType], block_bytes: int) -> Iterator[pa.RecordBatch]:
-    """Stream `COPY (query) TO STDOUT (FORMAT csv)` as Arrow record batches of ~block_bytes."""
-    copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
-    with conn.cursor() as cur, cur.copy(copy_sql, params or None) as copy:
-        stream = io.BufferedReader(_IterStream(copy), buffer_size=1 << 20)
-        reader = csv.open_csv(
-            stream,
-            read_options=csv.ReadOptions(column_names=names, block_size=block_bytes),
-            parse_options=csv.ParseOptions(newlines_in_values=True),
-            convert_options=csv.ConvertOptions(
-                column_types=types, null_values=[""], strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        yield from reader
+    def read() -> None:
+        try:
+            pending = bytearray()
+            with conn.cursor() as cur, cur.copy(copy_sql, params or None) as copy:
+                for data in copy:
+                    pending += data
+                    if len(pending) >= chunk_bytes:
+                        cut = pending.rfind(b"\n") + 1
+                        chunks.put(bytes(pending[:cut]))
+                        del pending[:cut]
+            if pending:
+                chunks.put(bytes(pending))
+            chunks.put(done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            chunks.put(exc)
 
-
-class _IterStream(io.RawIOBase):
-    """A readable raw stream over an iterator of byte chunks (psycopg's Copy)."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._view = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._view:
+    reader = threading.Thread(target=read, name="copy-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := chunks.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        while reader.is_alive():  # unblock a reader waiting on a full queue, then let it finish
             try:
-                self._view = memoryview(bytes(next(self._chunks)))
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self._view))
-        buffer[:n] = self._view[:n]
-        self._view = self._view[n:]
-        return n
+                chunks.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        reader.join()
+
+
+def _insert_tsv(wh: Warehouse, into: str, names: list[str], chunks: Iterator[bytes]) -> None:
+    for chunk in chunks:
+        wh.raw_insert(into, names, chunk, fmt="TabSeparated")
 
 
 def client_pull(wh: Warehouse, conn: psycopg.Connection, table: SourceTable, schema: str,
                 into: str, window: Window, *, block_bytes: int) -> None:
     exprs = [_pg_expr(c) for c in table.columns]
     version = sql.Identifier(VERSION_COLUMN)
-    exprs.append(sql.SQL("(extract(epoch FROM coalesce({v}, 'epoch')) * 1000000)::bigint").format(v=version))
+    exprs.append(sql.SQL("(coalesce({v}::timestamptz, 'epoch') AT TIME ZONE 'UTC')").format(v=version))
     query = sql.SQL("SELECT {} FROM {}.{}").format(
         sql.SQL(", ").join(exprs), sql.Identifier(schema), sql.Identifier(table.name)
     )
@@ -214,15 +214,7 @@ def client_pull(wh: Warehouse, conn: psycopg.Connection, table: SourceTable, sch
     if window.since is not None:
         query = sql.SQL("{} WHERE {v} > %s OR {v} IS NULL").format(query, v=version)
         params = (window.since,)
-    names = table.column_names
-    kinds = {c.name: c.kind for c in table.columns} | {VERSION_COLUMN: "timestamp"}
-    read_types = {n: _ARROW_READ_TYPES[kinds[n]] for n in names}
-    for batch in _copy_blocks(conn, query, params, names, read_types, block_bytes):
-        arrays = [
-            pc.cast(batch.column(i), pa.timestamp("us", tz="UTC")) if kinds[n] == "timestamp" else batch.column(i)
-            for i, n in enumerate(names)
-        ]
-        wh.insert_arrow(into, pa.Table.from_arrays(arrays, names=names))
+    _insert_tsv(wh, into, table.column_names, _copy_chunks(conn, query, params, block_bytes))
 
 
 def client_pull_keys(wh: Warehouse, conn: psycopg.Connection, table: SourceTable, schema: str,
@@ -230,5 +222,4 @@ def client_pull_keys(wh: Warehouse, conn: psycopg.Connection, table: SourceTable
     query = sql.SQL("SELECT {k}::bigint FROM {s}.{t}").format(
         k=sql.Identifier(table.key), s=sql.Identifier(schema), t=sql.Identifier(table.name)
     )
-    for batch in _copy_blocks(conn, query, (), ["k"], {"k": pa.int64()}, block_bytes):
-        wh.insert_arrow(into, pa.Table.from_batches([batch]))
+    _insert_tsv(wh, into, ["k"], _copy_chunks(conn, query, (), block_bytes))

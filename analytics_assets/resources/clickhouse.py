@@ -69,6 +69,12 @@ class Warehouse:
         with self._redacted_errors():
             self.client.insert_arrow(quote_identifier(table, what="table"), data)
 
+    def raw_insert(self, table: str, columns: Sequence[str], data: bytes, *, fmt: str) -> None:
+        """Insert data already in a ClickHouse input format (e.g. TabSeparated)."""
+        with self._redacted_errors():
+            self.client.raw_insert(quote_identifier(table, what="table"),
+                                   [quote_identifier(c) for c in columns], data, fmt=fmt)
+
     def table_exists(self, table: str) -> bool:
         return bool(
             self.scalar(

@@ -48,6 +48,8 @@ def sales_fact(context: dg.AssetExecutionContext, config: SalesFactConfig,
         "full_build_reason": refresh.reason or "",
         "months_rebuilt": dg.MetadataValue.json(refresh.months),
         "rows_written": refresh.rows_written,
+        "customers_patched": refresh.customers_patched,
+        "products_patched": refresh.products_patched,
         "duration_s": refresh.seconds,
     })
 

@@ -1,10 +1,11 @@
-"""sales_fact refresh: only the months touched by changed rows are rebuilt.
+"""sales_fact refresh: only the months whose sales changed are rebuilt.
 
 What changed is read from the replicas by version: sales newer than the newest version the fact
-holds (tombstones included), and customers or products newer than theirs (their sales'
-attributes changed), each minus a look-back that matches the ingest's. Those months are rebuilt
-from the replicas into a staging table and swapped in with `REPLACE PARTITION` (atomic per
-month); a month left empty is dropped. The first build, a schema change, or `full_rebuild`
+holds (tombstones included), and customers or products newer than theirs, each minus a
+look-back that matches the ingest's. The sales' months are rebuilt from the replicas into a
+staging table and swapped in with `REPLACE PARTITION` (atomic per month; a month left empty is
+dropped). Changed customers and products are patched in place with lightweight UPDATEs: they
+touch every month of their history. The first build, a schema change, or `full_rebuild`
 rebuilds every month and swaps the whole table.
 """
 
@@ -30,6 +31,8 @@ class FactRefresh:
     reason: str | None
     months: list[int]
     rows_written: int
+    customers_patched: int
+    products_patched: int
     seconds: float
 
 
@@ -45,9 +48,11 @@ def _schema_matches(wh: Warehouse) -> bool:
     probe = staging_name(f"{TABLE}_schema")
     wh.command(render_sql(sql_file(__file__, "sales_fact_table"), target=probe))
     try:
-        query = ("SELECT groupArray((name, type)) FROM (SELECT name, type FROM system.columns"
-                 " WHERE database = {db:String} AND table = {t:String} ORDER BY position)")
-        return wh.scalar(query, {"db": wh.database, "t": TABLE}) == wh.scalar(query, {"db": wh.database, "t": probe})
+        query = ("SELECT (SELECT groupArray((name, type)) FROM (SELECT name, type FROM system.columns"
+                 " WHERE database = {db:String} AND table = {t:String} ORDER BY position)),"
+                 " (SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String})")
+        live, new = (wh.rows(query, {"db": wh.database, "t": t})[0] for t in (TABLE, probe))
+        return live == new
     finally:
         wh.command(f"DROP TABLE IF EXISTS {quote_identifier(probe)}")
 
@@ -79,16 +84,36 @@ def refresh_sales_fact(wh: Warehouse, *, full_rebuild: bool = False,
             run_script(wh, sql_file(__file__, "sales_fact"), months=months_table,
                        candidates=candidates, target=staging)
 
+        patched = (0, 0)
         if reason:
             replace_table(wh, TABLE, build)
             written = wh.row_count(TABLE)
         else:
             written = _replace_months(wh, months, build)
+            patched = _patch_attributes(wh, since)
     finally:
         for name in (months_table, candidates):
             wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
     return FactRefresh(full=reason is not None, reason=reason, months=months, rows_written=written,
+                       customers_patched=patched[0], products_patched=patched[1],
                        seconds=round(time.monotonic() - started, 3))
+
+
+def _patch_attributes(wh: Warehouse, since: dict) -> tuple[int, int]:
+    """Patch changed customers' and products' attributes into every sale of theirs."""
+    customers_join, products_join = staging_name("customers_join"), staging_name("products_join")
+    try:
+        run_script(
+            wh, sql_file(__file__, "sales_fact_attributes"),
+            {**since, "customers_join": f"{wh.database}.{customers_join}",
+             "products_join": f"{wh.database}.{products_join}"},
+            customers_join=customers_join, products_join=products_join,
+        )
+        return (int(wh.scalar(f"SELECT count() FROM {quote_identifier(customers_join)}")),
+                int(wh.scalar(f"SELECT count() FROM {quote_identifier(products_join)}")))
+    finally:
+        for name in (customers_join, products_join):
+            wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
 
 
 def _all_sales(wh: Warehouse, months_table: str, candidates: str) -> None:

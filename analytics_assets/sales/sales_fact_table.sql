@@ -1,6 +1,6 @@
 -- sales_fact: every sale (bad rows included: the marts decide, checks surface them), with the
 -- customer's and product's attributes denormalized in. Partitioned by month so that a refresh
--- rebuilds only the months that changed; sorted by day for the marts' date windows.
+-- rebuilds only the months whose sales changed; sorted by day for the marts' date windows.
 CREATE TABLE $target
 (
     sale_id              Int64 CODEC(Delta, ZSTD(1)),
@@ -35,3 +35,5 @@ CREATE TABLE $target
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(sale_day)
 ORDER BY (sale_day, sale_id)
+-- Needed by lightweight UPDATEs (customer and product attributes patched in place).
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1

@@ -1,0 +1,46 @@
+-- Customers and products that changed are patched into sales_fact in place, with lightweight
+-- UPDATEs (each one patch part, visible atomically; no partition rewrite). A customer who moves
+-- region changes every month of their history: rebuilding all those months for a handful of
+-- moves would cost a full rebuild every hour. Deleted ones (tombstones) become "not found".
+CREATE TABLE $customers_join
+(
+    customer_id Int64, found UInt8, customer_name Nullable(String), customer_segment Nullable(String),
+    region Nullable(String), country Nullable(String), state Nullable(String),
+    updated_at Nullable(DateTime64(6, 'UTC'))
+)
+ENGINE = Join(ANY, LEFT, customer_id);
+
+INSERT INTO $customers_join
+SELECT customer_id, 1, customer_name, customer_segment, region, country, state, updated_at
+FROM raw_customers FINAL
+WHERE customer_id IN (SELECT customer_id FROM raw_customers WHERE updated_at > {customers_since:DateTime64(6, 'UTC')});
+
+UPDATE sales_fact SET
+    customer_found = joinGet({customers_join:String}, 'found', customer_id),
+    customer_name = joinGet({customers_join:String}, 'customer_name', customer_id),
+    customer_segment = joinGet({customers_join:String}, 'customer_segment', customer_id),
+    region = joinGet({customers_join:String}, 'region', customer_id),
+    country = joinGet({customers_join:String}, 'country', customer_id),
+    state = joinGet({customers_join:String}, 'state', customer_id),
+    customer_updated_at = joinGet({customers_join:String}, 'updated_at', customer_id)
+WHERE customer_id IN (SELECT customer_id FROM raw_customers WHERE updated_at > {customers_since:DateTime64(6, 'UTC')});
+
+CREATE TABLE $products_join
+(
+    product_id Int64, found UInt8, product_name Nullable(String), category Nullable(String),
+    subcategory Nullable(String), updated_at Nullable(DateTime64(6, 'UTC'))
+)
+ENGINE = Join(ANY, LEFT, product_id);
+
+INSERT INTO $products_join
+SELECT product_id, 1, product_name, category, subcategory, updated_at
+FROM raw_products FINAL
+WHERE product_id IN (SELECT product_id FROM raw_products WHERE updated_at > {products_since:DateTime64(6, 'UTC')});
+
+UPDATE sales_fact SET
+    product_found = joinGet({products_join:String}, 'found', product_id),
+    product_name = joinGet({products_join:String}, 'product_name', product_id),
+    category = joinGet({products_join:String}, 'category', product_id),
+    subcategory = joinGet({products_join:String}, 'subcategory', product_id),
+    product_updated_at = joinGet({products_join:String}, 'updated_at', product_id)
+WHERE product_id IN (SELECT product_id FROM raw_products WHERE updated_at > {products_since:DateTime64(6, 'UTC')});

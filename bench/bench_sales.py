@@ -1,0 +1,179 @@
+"""Sales dashboard benchmark: the seed's way against this pipeline, same data, same run.
+
+Prints figures, asserts nothing. For each size:
+  * the seed's way: its six PostgreSQL queries (CURRENT_DATE -> the logical date), pandas
+    DataFrames, the JSON round trip through "XCom", `ALTER TABLE ... DELETE` and `insert_df`
+    into ClickHouse; reported as SQL time and total;
+  * this pipeline, through `dagster job execute` (`ingest_job`, then `sales_dashboard_job`), on
+    a fresh embedded ClickHouse (full), then after `generate --activity` (incremental): wall time
+    of each command, process start included, and the sum of its steps (the refresh work).
+Each measured thing runs in its own process, so peak RSS is its own.
+
+    .venv/bin/python bench/bench_sales.py --sales 1000000 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+WORK = ROOT / ".work"
+GENERATED_AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
+
+SEED_WAY = r'''
+import io, json, resource, sys, time
+from pathlib import Path
+import pandas as pd, psycopg, clickhouse_connect
+dsn, ch_path, as_of = sys.argv[1:4]
+queries = json.loads(Path(sys.argv[4]).read_text())
+started = time.perf_counter()
+frames = {}
+with psycopg.connect(dsn, options="-c TimeZone=UTC") as conn:
+    for name, query in queries.items():
+        cur = conn.execute(query, {"as_of_date": as_of[:10]})
+        frames[name] = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+sql_seconds = time.perf_counter() - started
+d = frames["daily_metrics"]
+d["items_per_order"] = d["total_units_sold"].astype(float) / d["total_orders"]
+d["discount_rate"] = d["total_discounts"].astype(float) / d["gross_revenue"].astype(float)
+c = frames["category_performance"]
+c["revenue_share"] = (c["revenue"].astype(float) / c["revenue"].astype(float).sum() * 100).round(2)
+# XCom: every frame through JSON and back, as the seed's tasks do.
+frames = {k: pd.read_json(io.StringIO(v.to_json(orient="records", date_format="iso")), orient="records")
+          for k, v in frames.items()}
+client = clickhouse_connect.get_client(dsn=f"chdb://{ch_path}")
+client.command("CREATE DATABASE IF NOT EXISTS seed")
+for name, frame in frames.items():
+    table = f"seed.dashboard_{name}"
+    cols = ", ".join(f"`{col}` {'Float64' if frame[col].dtype.kind in 'fiu' else 'String'}" for col in frame.columns)
+    client.command(f"CREATE TABLE IF NOT EXISTS {table} ({cols}) ENGINE = ReplacingMergeTree ORDER BY tuple()")
+    client.command(f"ALTER TABLE {table} DELETE WHERE 1=1")
+    frame = frame.apply(lambda s: s.astype(str) if s.dtype.kind not in "fiu" else s.astype(float))
+    client.insert_df(table, frame)
+client.close()
+print(json.dumps({"sql_seconds": sql_seconds, "seconds": time.perf_counter() - started,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+SEED_QUERIES = {
+    "daily_metrics": "dashboard_daily_metrics",
+    "category_performance": "dashboard_category_performance",
+    "regional_breakdown": "dashboard_regional_breakdown",
+    "yoy_comparison": "dashboard_yoy_comparison",
+    "top_customers": "dashboard_top_customers",
+    "top_products": "dashboard_top_products",
+}
+
+
+def seed_queries() -> dict:
+    """The seed's SQL as the parity test runs it (tests/sales/seed_sql), minus the upper bound."""
+    folder = REPO / "analytics_assets_tests" / "sales" / "seed_sql"
+    out = {}
+    for key, name in SEED_QUERIES.items():
+        text = (folder / f"{name}.sql").read_text()
+        text = text.replace("%(as_of)s", "'infinity'::timestamptz")
+        out[key] = text
+    return out
+
+
+def run_seed_way(dsn: str, ch: Path, as_of: str) -> dict:
+    queries = WORK / "seed_queries.json"
+    queries.write_text(json.dumps(seed_queries()))
+    out = subprocess.run([sys.executable, "-c", SEED_WAY, dsn, str(ch), as_of, str(queries)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+STEP = re.compile(r'Finished execution of step "([^"]+)" in ([\d.]+)(ms|s)')
+
+
+def dagster_execute(job: str, env: dict) -> dict:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", str(Path(sys.executable).with_name("dagster")), "job", "execute",
+         "-m", "analytics_assets.definitions", "-j", job],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0 or "RUN_SUCCESS" not in proc.stderr + proc.stdout:
+        raise RuntimeError((proc.stdout + proc.stderr)[-3000:])
+    steps = sum(float(v) / (1000 if unit == "ms" else 1) for _, v, unit in STEP.findall(proc.stdout + proc.stderr))
+    peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
+    return {"wall": wall, "steps": steps, "peak_rss_mb": peak_mb}
+
+
+def fresh_source(server, sales: int) -> str:
+    from analytics_assets.demo import generator
+
+    name = f"bench_sales_{sales}"
+    with psycopg.connect(server.dsn_for("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn = server.dsn_for(name)
+    generator.generate(dsn, customers=max(100, sales // 20), products=500, sales=sales, seed=42,
+                       as_of=GENERATED_AS_OF)
+    return dsn
+
+
+def main() -> None:
+    from analytics_assets.demo import generator
+    from analytics_assets.demo.local_postgres import LocalPostgres
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sales", type=int, nargs="+", default=[1_000_000])
+    args = parser.parse_args()
+    WORK.mkdir(exist_ok=True)
+    os.chmod(WORK, 0o755)
+    server = LocalPostgres(WORK / "postgres")
+    server.start()
+    table = []
+    for sales in args.sales:
+        print(f"{sales:,} sales:", flush=True)
+        dsn = fresh_source(server, sales)
+        ch = WORK / f"ch_sales_{sales}"
+        home = WORK / f"dagster_home_{sales}"
+        for path in (ch, home, WORK / f"ch_seed_{sales}"):
+            shutil.rmtree(path, ignore_errors=True)
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
+        env.update(ANALYTICS_POSTGRES_DSN=dsn, ANALYTICS_CLICKHOUSE_DSN=f"chdb://{ch}", DAGSTER_HOME=str(home),
+                   ANALYTICS_AS_OF=GENERATED_AS_OF.isoformat())
+        for phase in ("full", "after activity"):
+            if phase == "after activity":
+                activity = generator.apply_activity(dsn, seed=1)
+                env["ANALYTICS_AS_OF"] = activity.window_end.isoformat()
+                print(f"  activity: {activity.new_sales:,} new sales, {activity.status_changes:,} status changes",
+                      flush=True)
+            seed = run_seed_way(dsn, WORK / f"ch_seed_{sales}", env["ANALYTICS_AS_OF"])
+            ingest = dagster_execute("ingest_job", env)
+            marts = dagster_execute("sales_dashboard_job", env)
+            ours_work = ingest["steps"] + marts["steps"]
+            ours_wall = ingest["wall"] + marts["wall"]
+            print(f"  {phase}: seed's way {seed['seconds']:.2f} s (SQL {seed['sql_seconds']:.2f} s, "
+                  f"peak {seed['peak_rss_mb']:.0f} MB); ours: steps {ours_work:.2f} s, dagster job execute x2 "
+                  f"{ours_wall:.2f} s (peak {max(ingest['peak_rss_mb'], marts['peak_rss_mb']):.0f} MB)", flush=True)
+            table.append((sales, phase, seed, ours_work, ours_wall, max(ingest["peak_rss_mb"], marts["peak_rss_mb"])))
+    print()
+    print("| sales | phase | seed's way s (its SQL s) | ours: steps s | ratio | ours: `dagster job execute` x2 s | peak RSS MB seed / ours |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for sales, phase, seed, work, wall, peak in table:
+        print(f"| {sales:,} | {phase} | {seed['seconds']:.2f} ({seed['sql_seconds']:.2f}) | {work:.2f} |"
+              f" {seed['seconds'] / work:.1f}x | {wall:.2f} | {seed['peak_rss_mb']:.0f} / {peak:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
