@@ -43,7 +43,7 @@ started = time.perf_counter()
 frames = {}
 with psycopg.connect(dsn, options="-c TimeZone=UTC") as conn:
     for name, query in queries.items():
-        cur = conn.execute(query, {"as_of_date": as_of[:10]})
+        cur = conn.execute(query, {"as_of": as_of, "as_of_date": as_of[:10]})
         frames[name] = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 sql_seconds = time.perf_counter() - started
 d = frames["daily_metrics"]
@@ -79,14 +79,9 @@ SEED_QUERIES = {
 
 
 def seed_queries() -> dict:
-    """The seed's SQL as the parity test runs it (tests/sales/seed_sql), minus the upper bound."""
+    """The seed's SQL as the parity test runs it (analytics_assets_tests/sales/seed_sql)."""
     folder = REPO / "analytics_assets_tests" / "sales" / "seed_sql"
-    out = {}
-    for key, name in SEED_QUERIES.items():
-        text = (folder / f"{name}.sql").read_text()
-        text = text.replace("%(as_of)s", "'infinity'::timestamptz")
-        out[key] = text
-    return out
+    return {key: (folder / f"{name}.sql").read_text() for key, name in SEED_QUERIES.items()}
 
 
 def run_seed_way(dsn: str, ch: Path, as_of: str) -> dict:

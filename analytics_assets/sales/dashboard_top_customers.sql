@@ -3,7 +3,7 @@
 -- puts NULLs first: the seed ranked customers of unknown revenue at the top).
 CREATE TABLE $target
 (
-    rank                UInt16,
+    rank                UInt32,
     customer_id         Int64,
     customer_name       Nullable(String),
     customer_segment    Nullable(String),
@@ -20,7 +20,7 @@ ENGINE = MergeTree
 ORDER BY rank
 AS
 SELECT
-    toUInt16(row_number() OVER (ORDER BY lifetime_value DESC NULLS LAST, customer_id)) AS rank,
+    toUInt32(row_number() OVER (ORDER BY lifetime_value DESC NULLS LAST, customer_id)) AS rank,
     customer_id,
     customer_name,
     customer_segment,

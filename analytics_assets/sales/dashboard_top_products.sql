@@ -2,7 +2,7 @@
 -- ties broken by product_id, NULL revenue last.
 CREATE TABLE $target
 (
-    rank              UInt16,
+    rank              UInt32,
     product_id        Int64,
     product_name      Nullable(String),
     category          Nullable(String),
@@ -18,7 +18,7 @@ ENGINE = MergeTree
 ORDER BY rank
 AS
 SELECT
-    toUInt16(row_number() OVER (ORDER BY revenue DESC NULLS LAST, product_id)) AS rank,
+    toUInt32(row_number() OVER (ORDER BY revenue DESC NULLS LAST, product_id)) AS rank,
     product_id,
     product_name,
     category,

@@ -60,10 +60,11 @@ def top_n_sorted(value: str) -> Gate:
         "at_most_100_sorted",
         f"At most 100 rows, ranked 1..n by {value} descending (NULL last).",
         f"""
-        SELECT (count() > 100) + (groupArray(rank) != range(1, toUInt32(count()) + 1))
-             + (groupArray(v) != arrayReverseSort(groupArray(v))),
+        SELECT (count() > 100) + (arraySort(groupArray(rank)) != range(1, toUInt32(count()) + 1))
+             + (arrayMap(t -> t.2, arraySort(groupArray((rank, v)))) != arrayReverseSort(groupArray(v))),
                concat(toString(count()), ' rows')
-        FROM (SELECT rank, ifNull(toFloat64({value}), -inf) AS v FROM $target ORDER BY rank)
+        -- groupArray follows no particular order: sort by rank explicitly.
+        FROM (SELECT rank, ifNull(toFloat64({value}), -inf) AS v FROM $target)
         """,
     )
 

@@ -123,3 +123,24 @@ def test_marts_carry_their_window_and_a_preview(built, clickhouse, run):
     assert metadata["dagster/row_count"].value == 100
     assert metadata["window"].value == "[2026-04-01, 2026-06-30T12:00:00+00:00)"
     assert metadata["preview"].value.startswith("| rank | customer_id |")
+
+
+def test_top_n_ranks_more_customers_than_a_uint16_holds(clickhouse, run, pg_dsn):
+    """Found at 10M sales by the at_most_100_sorted gate: row_number() past 65,535 wrapped."""
+    from analytics_assets.sales import fact
+    from analytics_assets.warehouse.sql import render_sql
+
+    with clickhouse.get_client() as wh:
+        wh.command(render_sql(real_sql_file(fact.__file__, "sales_fact_table"), target="sales_fact"))
+        wh.command("""
+            INSERT INTO sales_fact (sale_id, sale_day, sale_date, customer_id, product_id, quantity,
+                total_amount, discount_amount, net_amount, status, customer_found, product_found, updated_at)
+            SELECT number, toDate32('2026-06-01'), toDateTime64('2026-06-01 10:00:00', 6, 'UTC'), number, 1, 1,
+                toDecimal64(number % 1000, 2), 0, toDecimal64(number % 1000, 2), 'COMPLETED', 1, 1, now64(6)
+            FROM numbers(70000)
+        """)
+    result = run(PostgresResource(dsn=pg_dsn), clickhouse, AS_OF, selection=["dashboard_top_customers"])
+    assert result.success
+    with clickhouse.get_client() as wh:
+        top = wh.rows("SELECT rank, customer_id FROM dashboard_top_customers ORDER BY rank LIMIT 3")
+    assert top == [(1, 999), (2, 1999), (3, 2999)]

@@ -1,0 +1,76 @@
+"""The hourly schedule and the after-ingest sensor drive sales_dashboard_job at a logical time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from analytics_assets.demo import generator
+from analytics_assets.ingest.assets import replica_assets
+from analytics_assets.ingest.schedules import ingest_job
+from analytics_assets.logical_time import AS_OF_TAG, SCHEDULED_TAG
+from analytics_assets.resources import PostgresResource
+from analytics_assets.sales.schedules import sales_dashboard_after_ingest, sales_dashboard_hourly_schedule
+from analytics_assets_tests.sales.conftest import ALL
+
+AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
+
+
+def test_the_hourly_schedule_targets_the_dashboard_job():
+    assert sales_dashboard_hourly_schedule.cron_schedule == "0 * * * *"
+    assert sales_dashboard_hourly_schedule.job_name == "sales_dashboard_job"
+    assert sales_dashboard_hourly_schedule.execution_timezone == "UTC"
+
+
+def test_a_schedule_tick_is_the_logical_time(pg_dsn, clickhouse, monkeypatch):
+    """No as_of tag: the tick decides the windows, not the wall clock or ANALYTICS_AS_OF."""
+    monkeypatch.setenv("ANALYTICS_AS_OF", "2020-01-01T00:00:00Z")
+    generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=2, as_of=AS_OF)
+    result = dg.materialize(
+        ALL, resources={"postgres": PostgresResource(dsn=pg_dsn), "clickhouse": clickhouse},
+        tags={SCHEDULED_TAG: "2026-06-30T12:00:00+00:00"},
+    )
+    (mart,) = result.asset_materializations_for_node("dashboard_daily_metrics")
+    assert mart.metadata["as_of"].value == "2026-06-30T12:00:00+00:00"
+    assert mart.metadata["window"].value == "[2026-06-23, 2026-06-30T12:00:00+00:00)"
+
+
+def test_the_environment_is_the_fallback_logical_time(pg_dsn, clickhouse, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_AS_OF", "2026-06-29T06:30:00Z")
+    generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=2, as_of=AS_OF)
+    result = dg.materialize(ALL, resources={"postgres": PostgresResource(dsn=pg_dsn), "clickhouse": clickhouse})
+    (mart,) = result.asset_materializations_for_node("dashboard_yoy_comparison")
+    assert mart.metadata["as_of"].value == "2026-06-29T06:30:00+00:00"
+
+
+def test_an_ingest_run_that_wrote_rows_requests_a_dashboard_refresh(pg_dsn, clickhouse):
+    generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=2, as_of=AS_OF)
+    resources = {"postgres": PostgresResource(dsn=pg_dsn), "clickhouse": clickhouse}
+    with dg.instance_for_test() as instance:
+        job = dg.Definitions(assets=replica_assets, jobs=[ingest_job], resources=resources).resolve_job_def(
+            "ingest_job")
+        first = job.execute_in_process(instance=instance)
+        request = _evaluate(instance, first)
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_key == f"after-{first.run_id}"
+        ended = instance.get_run_stats(first.run_id).end_time
+        assert request.tags[AS_OF_TAG] == datetime.fromtimestamp(ended, tz=timezone.utc).isoformat()
+
+        # Nothing new at the source: the look-back re-reads a few rows, but writes are what count.
+        second = job.execute_in_process(instance=instance, run_config={
+            "ops": {name: {"config": {"lookback_minutes": 0}} for name in ("raw_customers", "raw_products", "raw_sales")}
+        })
+        skipped = _evaluate(instance, second)
+        assert isinstance(skipped, dg.SkipReason) and "wrote no rows" in skipped.skip_message
+
+
+def _evaluate(instance, result):
+    run = instance.get_run_by_id(result.run_id)
+    (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
+    event = record.event_log_entry.dagster_event
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sales_dashboard_after_ingest.name, dagster_instance=instance, dagster_run=run,
+        dagster_event=event,
+    )
+    return sales_dashboard_after_ingest(context)
