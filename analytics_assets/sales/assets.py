@@ -32,7 +32,7 @@ class SalesFactConfig(dg.Config):
     kinds={"clickhouse"},
     pool=clickhouse_pool(),
     description="Every sale with its customer's and product's attributes and net_amount; partitioned by "
-    "month, refreshed by rebuilding only the months that changed.",
+    "month, sorted by day. Refreshed by applying only what changed since the newest version it holds.",
 )
 def sales_fact(context: dg.AssetExecutionContext, config: SalesFactConfig,
                clickhouse: ClickHouseResource) -> dg.MaterializeResult:
@@ -40,14 +40,18 @@ def sales_fact(context: dg.AssetExecutionContext, config: SalesFactConfig,
         refresh = refresh_sales_fact(wh, full_rebuild=config.full_rebuild,
                                      lookback=timedelta(minutes=config.lookback_minutes))
         total = wh.row_count(SALES_FACT)
-    context.log.info(f"sales_fact: {'full build (' + refresh.reason + ')' if refresh.full else 'incremental'}, "
-                     f"{len(refresh.months)} month(s), {refresh.rows_written} rows written, {refresh.seconds} s")
+    context.log.info(
+        f"sales_fact: {'full build (' + refresh.reason + ')' if refresh.full else 'incremental'}: "
+        f"{refresh.new_sales} new, {refresh.changed_sales} changed, {refresh.removed_sales} removed sales, "
+        f"{refresh.customers_patched} customers and {refresh.products_patched} products patched, {refresh.seconds} s"
+    )
     return dg.MaterializeResult(metadata={
         "dagster/row_count": total,
         "full_build": refresh.full,
         "full_build_reason": refresh.reason or "",
-        "months_rebuilt": dg.MetadataValue.json(refresh.months),
-        "rows_written": refresh.rows_written,
+        "new_sales": refresh.new_sales,
+        "changed_sales": refresh.changed_sales,
+        "removed_sales": refresh.removed_sales,
         "customers_patched": refresh.customers_patched,
         "products_patched": refresh.products_patched,
         "duration_s": refresh.seconds,

@@ -20,7 +20,7 @@ AS
 SELECT
     category,
     subcategory,
-    uniqExact(sale_id) AS total_orders,
+    count() AS total_orders,  -- COUNT(DISTINCT sale_id): sale_id is unique in sales_fact (a gate)
     sum(quantity) AS units_sold,
     sum(net_amount) AS revenue,
     round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_sale_value,

@@ -18,7 +18,7 @@ SELECT
     region,
     country,
     state,
-    uniqExact(sale_id) AS total_orders,
+    count() AS total_orders,  -- COUNT(DISTINCT sale_id): sale_id is unique in sales_fact (a gate)
     sum(net_amount) AS revenue,
     uniqExact(customer_id) AS active_customers,
     round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,

@@ -21,22 +21,29 @@ ORDER BY rank
 AS
 SELECT
     toUInt32(row_number() OVER (ORDER BY lifetime_value DESC NULLS LAST, customer_id)) AS rank,
-    customer_id,
-    customer_name,
-    customer_segment,
-    region,
-    uniqExact(sale_id) AS total_orders,
-    sum(net_amount) AS lifetime_value,
-    round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
-    toDate32(max(sale_date)) AS last_purchase_date,
-    max(sale_date) AS last_purchase_at,
-    {as_of:DateTime64(6, 'UTC')} AS as_of,
-    {as_of:DateTime64(6, 'UTC')} AS updated_at
-FROM sales_fact
-WHERE status = 'COMPLETED'
-  AND customer_found
-  AND sale_day >= {as_of_date:Date32} - 90
-  AND sale_date < {as_of:DateTime64(6, 'UTC')}
-GROUP BY customer_id, customer_name, customer_segment, region
+    *
+FROM
+(
+    SELECT
+        customer_id,
+        customer_name,
+        customer_segment,
+        region,
+        count() AS total_orders,  -- COUNT(DISTINCT sale_id): sale_id is unique in sales_fact (a gate)
+        sum(net_amount) AS lifetime_value,
+        round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
+        toDate32(max(sale_date)) AS last_purchase_date,
+        max(sale_date) AS last_purchase_at,
+        {as_of:DateTime64(6, 'UTC')} AS as_of,
+        {as_of:DateTime64(6, 'UTC')} AS updated_at
+    FROM sales_fact
+    WHERE status = 'COMPLETED'
+      AND customer_found
+      AND sale_day >= {as_of_date:Date32} - 90
+      AND sale_date < {as_of:DateTime64(6, 'UTC')}
+    GROUP BY customer_id, customer_name, customer_segment, region
+    -- The top 100 first (a partial sort), then their ranks.
+    ORDER BY lifetime_value DESC NULLS LAST, customer_id
+    LIMIT 100
+)
 ORDER BY rank
-LIMIT 100

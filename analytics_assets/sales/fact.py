@@ -1,12 +1,13 @@
-"""sales_fact refresh: only the months whose sales changed are rebuilt.
+"""sales_fact refresh: apply what changed, never rebuild what did not.
 
 What changed is read from the replicas by version: sales newer than the newest version the fact
 holds (tombstones included), and customers or products newer than theirs, each minus a
-look-back that matches the ingest's. The sales' months are rebuilt from the replicas into a
-staging table and swapped in with `REPLACE PARTITION` (atomic per month; a month left empty is
-dropped). Changed customers and products are patched in place with lightweight UPDATEs: they
-touch every month of their history. The first build, a schema change, or `full_rebuild`
-rebuilds every month and swaps the whole table.
+look-back that matches the ingest's. The changed sales' current rows are built aside with the
+same SQL as a full build, then applied: deletes (and day moves) as a lightweight DELETE, changes
+as a lightweight UPDATE, new sales as an INSERT. Changed customers and products are patched into
+every sale of theirs with lightweight UPDATEs (a customer's history spans every month: a
+partition rewrite for a handful of moves would cost a full rebuild). The first build, a schema
+change, or `full_rebuild` builds the whole table aside and swaps it in.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class FactRefresh:
     full: bool
     reason: str | None
-    months: list[int]
-    rows_written: int
+    new_sales: int
+    changed_sales: int
+    removed_sales: int
     customers_patched: int
     products_patched: int
     seconds: float
@@ -44,9 +46,13 @@ def _since(wh: Warehouse, column: str, lookback: timedelta) -> datetime:
     return max(EPOCH, value - lookback)
 
 
+def _create(wh: Warehouse, table: str) -> None:
+    wh.command(render_sql(sql_file(__file__, "sales_fact_table"), target=table))
+
+
 def _schema_matches(wh: Warehouse) -> bool:
     probe = staging_name(f"{TABLE}_schema")
-    wh.command(render_sql(sql_file(__file__, "sales_fact_table"), target=probe))
+    _create(wh, probe)
     try:
         query = ("SELECT (SELECT groupArray((name, type)) FROM (SELECT name, type FROM system.columns"
                  " WHERE database = {db:String} AND table = {t:String} ORDER BY position)),"
@@ -60,43 +66,50 @@ def _schema_matches(wh: Warehouse) -> bool:
 def refresh_sales_fact(wh: Warehouse, *, full_rebuild: bool = False,
                        lookback: timedelta = timedelta(minutes=10)) -> FactRefresh:
     started = time.monotonic()
-    exists = wh.table_exists(TABLE)
-    reason = ("requested" if full_rebuild else "table missing" if not exists
+    reason = ("requested" if full_rebuild else "table missing" if not wh.table_exists(TABLE)
               else None if _schema_matches(wh) else "schema changed")
-    since = {} if reason else {
-        "sales_since": _since(wh, "updated_at", lookback),
-        "customers_since": _since(wh, "customer_updated_at", lookback),
-        "products_since": _since(wh, "product_updated_at", lookback),
-    }
-    months_table, candidates = staging_name(f"{TABLE}_months"), staging_name(f"{TABLE}_candidates")
-    wh.command(f"CREATE TABLE {quote_identifier(months_table)} (month UInt32) ENGINE = Memory")
-    wh.command(f"CREATE TABLE {quote_identifier(candidates)} (sale_id Int64) ENGINE = Memory")
-    try:
-        if reason:
-            _all_sales(wh, months_table, candidates)
-        else:
-            run_script(wh, sql_file(__file__, "sales_fact_changes"), since,
-                       months=months_table, candidates=candidates)
-        months = sorted(m for (m,) in wh.rows(f"SELECT month FROM {quote_identifier(months_table)}"))
-
+    if reason:
         def build(staging: str) -> None:
-            wh.command(render_sql(sql_file(__file__, "sales_fact_table"), target=staging))
-            run_script(wh, sql_file(__file__, "sales_fact"), months=months_table,
-                       candidates=candidates, target=staging)
+            _create(wh, staging)
+            run_script(wh, sql_file(__file__, "sales_fact"), sales="raw_sales", target=staging)
 
-        patched = (0, 0)
-        if reason:
-            replace_table(wh, TABLE, build)
-            written = wh.row_count(TABLE)
-        else:
-            written = _replace_months(wh, months, build)
-            patched = _patch_attributes(wh, since)
+        replace_table(wh, TABLE, build)
+        counts = (wh.row_count(TABLE), 0, 0, 0, 0)
+    else:
+        since = {
+            "sales_since": _since(wh, "updated_at", lookback),
+            "customers_since": _since(wh, "customer_updated_at", lookback),
+            "products_since": _since(wh, "product_updated_at", lookback),
+        }
+        counts = (*_apply_sales(wh, since), *_patch_attributes(wh, since))
+    return FactRefresh(reason is not None, reason, *counts, seconds=round(time.monotonic() - started, 3))
+
+
+def _apply_sales(wh: Warehouse, since: dict) -> tuple[int, int, int]:
+    """(new, changed in place, removed) sales applied to the fact."""
+    changed, current, existing, current_join = (
+        staging_name(f"{TABLE}_{n}") for n in ("changed", "current", "existing", "join"))
+    q = {name: quote_identifier(name) for name in (changed, current, existing)}
+    try:
+        wh.command(f"CREATE TABLE {q[changed]} AS raw_sales")
+        run_script(wh, sql_file(__file__, "sales_fact_changes"), since, changed=changed)
+        _create(wh, current)
+        run_script(wh, sql_file(__file__, "sales_fact"), sales=changed, target=current)
+        wh.command(f"CREATE TABLE {q[existing]} ENGINE = Memory AS SELECT sale_id, sale_day FROM {TABLE}"
+                   f" WHERE sale_id IN (SELECT sale_id FROM {q[changed]})")
+        (new, in_place, removed), = wh.rows(
+            f"SELECT"
+            f" (SELECT count() FROM {q[current]} WHERE sale_id NOT IN (SELECT sale_id FROM {q[existing]})),"
+            f" (SELECT count() FROM {q[current]} WHERE (sale_id, sale_day) IN (SELECT sale_id, sale_day FROM {q[existing]})),"
+            f" (SELECT count() FROM {q[existing]} WHERE (sale_id, sale_day) NOT IN (SELECT sale_id, sale_day FROM {q[current]}))"
+        )
+        run_script(wh, sql_file(__file__, "sales_fact_apply"),
+                   {"current_join": f"{wh.database}.{current_join}"},
+                   existing=existing, current=current, current_join=current_join)
+        return int(new), int(in_place), int(removed)
     finally:
-        for name in (months_table, candidates):
+        for name in (changed, current, existing, current_join):
             wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
-    return FactRefresh(full=reason is not None, reason=reason, months=months, rows_written=written,
-                       customers_patched=patched[0], products_patched=patched[1],
-                       seconds=round(time.monotonic() - started, 3))
 
 
 def _patch_attributes(wh: Warehouse, since: dict) -> tuple[int, int]:
@@ -114,29 +127,3 @@ def _patch_attributes(wh: Warehouse, since: dict) -> tuple[int, int]:
     finally:
         for name in (customers_join, products_join):
             wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
-
-
-def _all_sales(wh: Warehouse, months_table: str, candidates: str) -> None:
-    wh.command(
-        f"INSERT INTO {quote_identifier(months_table)} SELECT DISTINCT"
-        " toYYYYMM(ifNull(toDate32(sale_date), toDate32('1970-01-01'))) FROM raw_sales"
-    )
-    wh.command(f"INSERT INTO {quote_identifier(candidates)} SELECT DISTINCT sale_id FROM raw_sales")
-
-
-def _replace_months(wh: Warehouse, months: list[int], build) -> int:
-    if not months:
-        return 0
-    staging = staging_name(TABLE)
-    try:
-        build(staging)
-        present = dict(wh.rows(
-            f"SELECT toYYYYMM(sale_day), count() FROM {quote_identifier(staging)} GROUP BY 1"
-        ))
-        for month in months:
-            verb = "REPLACE" if month in present else "DROP"
-            source = f" FROM {quote_identifier(staging)}" if month in present else ""
-            wh.command(f"ALTER TABLE {TABLE} {verb} PARTITION ID {{pid:String}}{source}", {"pid": str(month)})
-        return int(sum(present.values()))
-    finally:
-        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")

@@ -1,6 +1,7 @@
--- Rows of sales_fact for the months in $months (a one-column table of YYYYMM), from the
--- replicas' current rows. LEFT JOINs: a sale with an unknown customer or product is kept and
--- flagged (customer_found / product_found), so each mart can apply the seed's inner join.
+-- sales_fact rows for the sales in $sales (raw_sales itself for a full build, or a table of the
+-- same engine holding the stored versions of the changed sales), from their current versions.
+-- LEFT JOINs: a sale with an unknown customer or product is kept and flagged (customer_found /
+-- product_found), so each mart can apply the seed's inner join.
 INSERT INTO $target
 SELECT
     s.sale_id,
@@ -28,14 +29,13 @@ SELECT
     s.updated_at,
     c.updated_at AS customer_updated_at,
     p.updated_at AS product_updated_at
-FROM
-(
-    SELECT * FROM raw_sales FINAL
-    -- Filtering on the sorting key before FINAL is exact (all versions of a key stay together)
-    -- and lets ClickHouse read only the granules of the candidate sales.
-    WHERE sale_id IN (SELECT sale_id FROM $candidates)
-) AS s
-LEFT JOIN (SELECT * FROM raw_customers FINAL) AS c ON s.customer_id = c.customer_id
-LEFT JOIN (SELECT * FROM raw_products FINAL) AS p ON s.product_id = p.product_id
-WHERE toYYYYMM(ifNull(toDate32(s.sale_date), toDate32('1970-01-01'))) IN (SELECT month FROM $months)
+FROM (SELECT * FROM $sales FINAL) AS s
+-- Filtering on the sorting key before FINAL is exact (all versions of a key stay together) and
+-- reads only the granules of the customers and products these sales refer to.
+LEFT JOIN (
+    SELECT * FROM raw_customers FINAL WHERE customer_id IN (SELECT customer_id FROM $sales)
+) AS c ON s.customer_id = c.customer_id
+LEFT JOIN (
+    SELECT * FROM raw_products FINAL WHERE product_id IN (SELECT product_id FROM $sales)
+) AS p ON s.product_id = p.product_id
 SETTINGS join_use_nulls = 1

@@ -1,6 +1,6 @@
 -- sales_fact: every sale (bad rows included: the marts decide, checks surface them), with the
--- customer's and product's attributes denormalized in. Partitioned by month so that a refresh
--- rebuilds only the months whose sales changed; sorted by day for the marts' date windows.
+-- customer's and product's attributes denormalized in. Partitioned by month (a window prunes
+-- whole months), sorted by day for the marts' date windows.
 CREATE TABLE $target
 (
     sale_id              Int64 CODEC(Delta, ZSTD(1)),

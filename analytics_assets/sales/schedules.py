@@ -11,7 +11,7 @@ from analytics_assets.sales.assets import SALES_GROUP
 sales_dashboard_job = dg.define_asset_job(
     "sales_dashboard_job",
     selection=dg.AssetSelection.groups(SALES_GROUP),
-    description="Refresh sales_fact (changed months only) and every dashboard datamart.",
+    description="Apply what changed to sales_fact, then rebuild every dashboard datamart.",
 )
 
 sales_dashboard_hourly_schedule = dg.ScheduleDefinition(
