@@ -39,6 +39,7 @@ def _metadata(result: ReplicationResult, source: str) -> dict:
         "full_resync": result.full_resync,
         "resync_reason": result.resync_reason or "",
         "rows_read": result.rows_read,
+        "rows_new": result.rows_new,
         "rows_written": result.rows_written,
         "tombstones": result.tombstones,
         "watermark_before": stamp(result.watermark_before),

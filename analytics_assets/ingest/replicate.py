@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 from analytics_assets.ingest import transfer
 from analytics_assets.ingest.sources import DELETED_COLUMN, SYNCED_COLUMN, VERSION_COLUMN, SourceTable
 from analytics_assets.ingest.transfer import TRANSFER_MODES, TransferMode, Window
@@ -22,7 +24,7 @@ from analytics_assets.resources.postgres import PostgresResource
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse import append_atomically, replace_table
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
-from analytics_assets.warehouse.tables import create_table_sql, staging_name
+from analytics_assets.warehouse.tables import create_table_sql, scratch_tables
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class ReplicationResult:
     full_resync: bool
     resync_reason: str | None
     rows_read: int
+    rows_new: int
     rows_written: int
     tombstones: int
     watermark_before: datetime | None
@@ -44,10 +47,10 @@ def watermark(wh: Warehouse, table: SourceTable) -> datetime | None:
         f"SELECT maxOrNull({quote_identifier(VERSION_COLUMN)}) FROM {quote_identifier(table.replica)}"
         f" WHERE {quote_identifier(DELETED_COLUMN)} = 0"
     )
-    return _utc(value)
+    return utc(value)
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
@@ -112,29 +115,32 @@ def replicate(
         else schema_drift(wh, table) or ("replica empty" if before is None else None)
     )
 
-    def pull(into: str, window: Window) -> int:
+    read = new = 0
+
+    def pull(into: str, window: Window) -> None:
+        """Read the window into `into`; count the rows read and those newer than the watermark
+        (the look-back re-reads rows the replica has: they are not news)."""
+        nonlocal read, new
         if mode == "server":
             transfer.server_pull(wh, pg, table, schema, into, window)
         else:
             with pg.connect() as conn:
                 transfer.client_pull(wh, conn, table, schema, into, window, block_bytes=block_bytes)
-        return wh.row_count(into)
+        (read, new), = wh.rows(
+            f"SELECT count(), countIf({quote_identifier(VERSION_COLUMN)} > {{mark:DateTime64(6, 'UTC')}})"
+            f" FROM {quote_identifier(into)}",
+            {"mark": before if before and reason is None else EPOCH},
+        )
 
-    read = 0
     if reason is not None:
         def build(staging: str) -> None:
-            nonlocal read
             wh.command(create_table_sql(staging, table.replica_body()))
-            read = pull(staging, Window(since=None))
+            pull(staging, Window(since=None))
 
         replace_table(wh, table.replica, build)
         written = read
     else:
-        def fill_increment(staging: str) -> None:
-            nonlocal read
-            read = pull(staging, Window(since=before - lookback))
-
-        written = append_atomically(wh, table.replica, fill_increment)
+        written = append_atomically(wh, table.replica, lambda staging: pull(staging, Window(before - lookback)))
 
     tombstones = 0
     if reconcile_deletes and reason is None:
@@ -145,8 +151,9 @@ def replicate(
         transfer_mode=mode,
         full_resync=reason is not None,
         resync_reason=reason,
-        rows_read=read,
-        rows_written=written + tombstones,
+        rows_read=int(read),
+        rows_new=int(new) + tombstones,
+        rows_written=int(written) + tombstones,
         tombstones=tombstones,
         watermark_before=before,
         watermark_after=watermark(wh, table),
@@ -159,10 +166,12 @@ def _reconcile_deletes(wh: Warehouse, pg: PostgresResource, table: SourceTable, 
     """Tombstone every live replica row whose key the source no longer has.
 
     A tombstone's version is the time the delete was found (and at least the row's version plus
-    1 us), so that whatever is derived from the replica by version sees the delete as a change."""
-    keys = staging_name(f"{table.replica}_keys")
-    wh.command(f"CREATE TABLE {quote_identifier(keys)} (k Int64) ENGINE = MergeTree ORDER BY k")
-    try:
+    1 us), so that whatever is derived from the replica by version sees the delete as a change.
+    Only rows already synced when the keys were read can be tombstoned (a concurrent run may
+    append newer ones)."""
+    with scratch_tables(wh, f"{table.replica}_keys") as (keys,):
+        wh.command(f"CREATE TABLE {quote_identifier(keys)} (k Int64) ENGINE = MergeTree ORDER BY k")
+        keys_read_at = wh.scalar("SELECT now64(6)")
         if mode == "server":
             transfer.server_pull_keys(wh, pg, table, schema, keys)
         else:
@@ -177,10 +186,11 @@ def _reconcile_deletes(wh: Warehouse, pg: PostgresResource, table: SourceTable, 
                 f"INSERT INTO {quote_identifier(staging)} SELECT * REPLACE ("
                 f"greatest({version} + toIntervalMicrosecond(1), now64(6)) AS {version}, 1 AS {deleted},"
                 f" now64(6) AS {synced})"
-                f" FROM {quote_identifier(table.replica)} FINAL"
+                # Filter in a subquery: in ClickHouse the REPLACE aliases would shadow the columns.
+                f" FROM (SELECT * FROM {quote_identifier(table.replica)} FINAL"
                 f" WHERE {key} NOT IN (SELECT k FROM {quote_identifier(keys)})"
+                f" AND {synced} < {{keys_read_at:DateTime64(6, 'UTC')}})",
+                {"keys_read_at": keys_read_at},
             )
 
         return append_atomically(wh, table.replica, tombstones)
-    finally:
-        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(keys)}")

@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from analytics_assets import settings
-from analytics_assets.resources.secrets import mask_url, redact
+from analytics_assets.resources.secrets import dsn_password, mask_url, redact
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
 
@@ -178,7 +178,7 @@ class ClickHouseResource(dg.ConfigurableResource):
                 yield from _bound(client, database, embedded=True, secrets=())
         else:
             client = _connect(dsn=dsn)
-            yield from _bound(client, database, embedded=False, secrets=(urlsplit(dsn).password,))
+            yield from _bound(client, database, embedded=False, secrets=(dsn_password(dsn),))
 
 
 def _bound(client: Any, database: str, *, embedded: bool, secrets: Sequence[str | None]) -> Iterator[Warehouse]:
@@ -194,7 +194,7 @@ def _connect(dsn: str) -> Any:
     try:
         return clickhouse_connect.get_client(dsn=dsn, settings=SESSION_SETTINGS)
     except Exception as exc:
-        secret = urlsplit(dsn).password if not settings.is_chdb(dsn) else None
+        secret = dsn_password(dsn) if not settings.is_chdb(dsn) else None
         reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, secret)
         raise SettingError(
             f"{settings.CLICKHOUSE_DSN}: cannot connect to ClickHouse at {mask_url(dsn)}: {reason}"

@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field
 
 from analytics_assets import settings
-from analytics_assets.resources.secrets import mask_url, redact
+from analytics_assets.resources.secrets import dsn_password, mask_url, redact
 from analytics_assets.settings import SettingError
 
 
@@ -80,8 +80,7 @@ class PostgresResource(dg.ConfigurableResource):
     def connect(self, *, autocommit: bool = False, utc: bool = True) -> Iterator[psycopg.Connection]:
         """A connection in UTC (unless `utc=False`: the source's own default) with ISO dates.
         Errors name the setting and mask the password."""
-        params = self._params()
-        password = params.get("password")
+        password = self._params().get("password") or dsn_password(self.resolved_dsn())
         try:
             conn = psycopg.connect(
                 self.resolved_dsn(),

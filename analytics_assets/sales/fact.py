@@ -1,13 +1,14 @@
 """sales_fact refresh: apply what changed, never rebuild what did not.
 
-What changed is read from the replicas by version: sales newer than the newest version the fact
-holds (tombstones included), and customers or products newer than theirs, each minus a
-look-back that matches the ingest's. The changed sales' current rows are built aside with the
-same SQL as a full build, then applied: deletes (and day moves) as a lightweight DELETE, changes
-as a lightweight UPDATE, new sales as an INSERT. Changed customers and products are patched into
-every sale of theirs with lightweight UPDATEs (a customer's history spans every month: a
-partition rewrite for a handful of moves would cost a full rebuild). The first build, a schema
-change, or `full_rebuild` builds the whole table aside and swaps it in.
+Changes are found by `_synced_at`, the time a row version arrived in ClickHouse (tombstones and
+rows without an `updated_at` included), since the marks stored in `sales_fact_state` by the last
+refresh that finished. The changed sales' current rows are built aside with the same SQL as a
+full build, then applied: deletes and day moves as a patch-part DELETE, changes as a lightweight
+UPDATE, new sales as an INSERT. Changed customers and products are patched into every sale of
+theirs with lightweight UPDATEs (a customer's history spans every month: a partition rewrite for
+a handful of moves would cost a full rebuild). The state is written last, so a refresh that fails
+half-way is re-applied whole (every step is idempotent). No state yet, a replica rebuilt by a
+full resync, a schema change or `full_rebuild`: the whole table is built aside and swapped in.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from analytics_assets.ingest.replicate import utc
+from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.warehouse import replace_table
 from analytics_assets.warehouse.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
-from analytics_assets.warehouse.tables import staging_name
+from analytics_assets.warehouse.tables import scratch_tables
 
 TABLE = "sales_fact"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+STATE = "sales_fact_state"
+REPLICAS = {SALES.replica: "sales_since", CUSTOMERS.replica: "customers_since", PRODUCTS.replica: "products_since"}
 
 
 @dataclass(frozen=True)
@@ -38,36 +42,67 @@ class FactRefresh:
     seconds: float
 
 
-def _since(wh: Warehouse, column: str, lookback: timedelta) -> datetime:
-    value = wh.scalar(f"SELECT maxOrNull({quote_identifier(column)}) FROM {TABLE}")
-    if value is None:
-        return EPOCH
-    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-    return max(EPOCH, value - lookback)
-
-
-def _create(wh: Warehouse, table: str) -> None:
-    wh.command(render_sql(sql_file(__file__, "sales_fact_table"), target=table))
+def _create(wh: Warehouse, table: str, definition: str = "sales_fact_table") -> None:
+    wh.command(render_sql(sql_file(__file__, definition), target=table))
 
 
 def _schema_matches(wh: Warehouse) -> bool:
-    probe = staging_name(f"{TABLE}_schema")
-    _create(wh, probe)
-    try:
+    with scratch_tables(wh, f"{TABLE}_schema") as (probe,):
+        _create(wh, probe)
         query = ("SELECT (SELECT groupArray((name, type)) FROM (SELECT name, type FROM system.columns"
                  " WHERE database = {db:String} AND table = {t:String} ORDER BY position)),"
                  " (SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String})")
         live, new = (wh.rows(query, {"db": wh.database, "t": t})[0] for t in (TABLE, probe))
         return live == new
-    finally:
-        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(probe)}")
+
+
+def _replica_marks(wh: Warehouse) -> dict[str, tuple[str, datetime | None]]:
+    """For each replica: the table's UUID and the newest _synced_at it holds."""
+    marks = {}
+    for replica in REPLICAS:
+        uuid = wh.scalar("SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+                         {"db": wh.database, "t": replica})
+        marks[replica] = (uuid, utc(wh.scalar(f"SELECT maxOrNull(_synced_at) FROM {quote_identifier(replica)}")))
+    return marks
+
+
+def _stored_marks(wh: Warehouse) -> dict[str, tuple[str, datetime | None]]:
+    if not wh.table_exists(STATE):
+        return {}
+    rows = wh.rows(f"SELECT replica, toString(table_uuid), synced_through FROM {STATE}")
+    return {replica: (uuid, utc(synced)) for replica, uuid, synced in rows}
+
+
+def _store_marks(wh: Warehouse, marks: dict[str, tuple[str, datetime | None]]) -> None:
+    def build(staging: str) -> None:
+        _create(wh, staging, "sales_fact_state_table")
+        for replica, (uuid, synced) in marks.items():
+            wh.command(f"INSERT INTO {quote_identifier(staging)} VALUES"
+                       " ({r:String}, {u:UUID}, {s:Nullable(DateTime64(6, 'UTC'))})",
+                       {"r": replica, "u": uuid, "s": synced})
+
+    replace_table(wh, STATE, build)
+
+
+def _full_rebuild_reason(wh: Warehouse, requested: bool, marks: dict, stored: dict) -> str | None:
+    if requested:
+        return "requested"
+    if not wh.table_exists(TABLE):
+        return "table missing"
+    if not stored:
+        return "no refresh state"
+    rebuilt = [r for r in REPLICAS if stored.get(r, (None,))[0] != marks[r][0]]
+    if rebuilt:
+        return f"replica rebuilt: {', '.join(rebuilt)}"
+    return None if _schema_matches(wh) else "schema changed"
 
 
 def refresh_sales_fact(wh: Warehouse, *, full_rebuild: bool = False,
                        lookback: timedelta = timedelta(minutes=10)) -> FactRefresh:
     started = time.monotonic()
-    reason = ("requested" if full_rebuild else "table missing" if not wh.table_exists(TABLE)
-              else None if _schema_matches(wh) else "schema changed")
+    marks = _replica_marks(wh)  # taken first: whatever arrives later is applied next time
+    stored = _stored_marks(wh)
+    reason = _full_rebuild_reason(wh, full_rebuild, marks, stored)
     if reason:
         def build(staging: str) -> None:
             _create(wh, staging)
@@ -76,21 +111,21 @@ def refresh_sales_fact(wh: Warehouse, *, full_rebuild: bool = False,
         replace_table(wh, TABLE, build)
         counts = (wh.row_count(TABLE), 0, 0, 0, 0)
     else:
+        # A short look-back covers a row staged before, and attached after, the stored mark.
         since = {
-            "sales_since": _since(wh, "updated_at", lookback),
-            "customers_since": _since(wh, "customer_updated_at", lookback),
-            "products_since": _since(wh, "product_updated_at", lookback),
+            REPLICAS[replica]: (synced - lookback) if synced else datetime(1970, 1, 1, tzinfo=timezone.utc)
+            for replica, (_, synced) in stored.items()
         }
         counts = (*_apply_sales(wh, since), *_patch_attributes(wh, since))
+    _store_marks(wh, marks)
     return FactRefresh(reason is not None, reason, *counts, seconds=round(time.monotonic() - started, 3))
 
 
 def _apply_sales(wh: Warehouse, since: dict) -> tuple[int, int, int]:
     """(new, changed in place, removed) sales applied to the fact."""
-    changed, current, existing, current_join = (
-        staging_name(f"{TABLE}_{n}") for n in ("changed", "current", "existing", "join"))
-    q = {name: quote_identifier(name) for name in (changed, current, existing)}
-    try:
+    with scratch_tables(wh, "sales_changed", "sales_current", "sales_existing", "sales_join") as names:
+        changed, current, existing, current_join = names
+        q = {name: quote_identifier(name) for name in names}
         wh.command(f"CREATE TABLE {q[changed]} AS raw_sales")
         run_script(wh, sql_file(__file__, "sales_fact_changes"), since, changed=changed)
         _create(wh, current)
@@ -107,15 +142,11 @@ def _apply_sales(wh: Warehouse, since: dict) -> tuple[int, int, int]:
                    {"current_join": f"{wh.database}.{current_join}"},
                    existing=existing, current=current, current_join=current_join)
         return int(new), int(in_place), int(removed)
-    finally:
-        for name in (changed, current, existing, current_join):
-            wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
 
 
 def _patch_attributes(wh: Warehouse, since: dict) -> tuple[int, int]:
     """Patch changed customers' and products' attributes into every sale of theirs."""
-    customers_join, products_join = staging_name("customers_join"), staging_name("products_join")
-    try:
+    with scratch_tables(wh, "customers_join", "products_join") as (customers_join, products_join):
         run_script(
             wh, sql_file(__file__, "sales_fact_attributes"),
             {**since, "customers_join": f"{wh.database}.{customers_join}",
@@ -124,6 +155,3 @@ def _patch_attributes(wh: Warehouse, since: dict) -> tuple[int, int]:
         )
         return (int(wh.scalar(f"SELECT count() FROM {quote_identifier(customers_join)}")),
                 int(wh.scalar(f"SELECT count() FROM {quote_identifier(products_join)}")))
-    finally:
-        for name in (customers_join, products_join):
-            wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")

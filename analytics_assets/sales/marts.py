@@ -136,8 +136,8 @@ MARTS: tuple[Mart, ...] = (
                 "dates_contiguous",
                 "One row for every day from 1 January to the logical date.",
                 """
-                SELECT (count() != dateDiff('day', min(date), max(date)) + 1)
-                     + (count() > 0 AND min(date) != toDate32(toStartOfYear({as_of_date:Date32}))),
+                SELECT count() > 0 AND ((count() != dateDiff('day', min(date), max(date)) + 1)
+                                        OR min(date) != toDate32(toStartOfYear({as_of_date:Date32}))),
                        concat(toString(min(date)), ' .. ', toString(max(date)), ', ', toString(count()), ' rows')
                 FROM $target
                 """,

@@ -1,7 +1,8 @@
--- Customers and products that changed are patched into sales_fact in place, with lightweight
--- UPDATEs (each one patch part, visible atomically; no partition rewrite). A customer who moves
--- region changes every month of their history: rebuilding all those months for a handful of
--- moves would cost a full rebuild every hour. Deleted ones (tombstones) become "not found".
+-- Customers and products that arrived in ClickHouse since the last refresh are patched into
+-- sales_fact in place, with lightweight UPDATEs (each one patch part, visible atomically; no
+-- partition rewrite). A customer who moves region changes every month of their history:
+-- rebuilding all those months for a handful of moves would cost a full rebuild. A deleted one
+-- (tombstone) becomes "not found".
 CREATE TABLE $customers_join
 (
     customer_id Int64, found UInt8, customer_name Nullable(String), customer_segment Nullable(String),
@@ -11,9 +12,14 @@ CREATE TABLE $customers_join
 ENGINE = Join(ANY, LEFT, customer_id);
 
 INSERT INTO $customers_join
-SELECT customer_id, 1, customer_name, customer_segment, region, country, state, updated_at
-FROM raw_customers FINAL
-WHERE customer_id IN (SELECT customer_id FROM raw_customers WHERE updated_at > {customers_since:DateTime64(6, 'UTC')});
+SELECT k.customer_id, c.customer_id IS NOT NULL, c.customer_name, c.customer_segment, c.region, c.country,
+       c.state, c.updated_at
+FROM (SELECT DISTINCT customer_id FROM raw_customers WHERE _synced_at > {customers_since:DateTime64(6, 'UTC')}) AS k
+LEFT JOIN (
+    SELECT * FROM raw_customers FINAL
+    WHERE customer_id IN (SELECT customer_id FROM raw_customers WHERE _synced_at > {customers_since:DateTime64(6, 'UTC')})
+) AS c ON k.customer_id = c.customer_id
+SETTINGS join_use_nulls = 1;
 
 UPDATE sales_fact SET
     customer_found = joinGet({customers_join:String}, 'found', customer_id),
@@ -23,7 +29,7 @@ UPDATE sales_fact SET
     country = joinGet({customers_join:String}, 'country', customer_id),
     state = joinGet({customers_join:String}, 'state', customer_id),
     customer_updated_at = joinGet({customers_join:String}, 'updated_at', customer_id)
-WHERE customer_id IN (SELECT customer_id FROM raw_customers WHERE updated_at > {customers_since:DateTime64(6, 'UTC')});
+WHERE customer_id IN (SELECT customer_id FROM $customers_join);
 
 CREATE TABLE $products_join
 (
@@ -33,9 +39,13 @@ CREATE TABLE $products_join
 ENGINE = Join(ANY, LEFT, product_id);
 
 INSERT INTO $products_join
-SELECT product_id, 1, product_name, category, subcategory, updated_at
-FROM raw_products FINAL
-WHERE product_id IN (SELECT product_id FROM raw_products WHERE updated_at > {products_since:DateTime64(6, 'UTC')});
+SELECT k.product_id, p.product_id IS NOT NULL, p.product_name, p.category, p.subcategory, p.updated_at
+FROM (SELECT DISTINCT product_id FROM raw_products WHERE _synced_at > {products_since:DateTime64(6, 'UTC')}) AS k
+LEFT JOIN (
+    SELECT * FROM raw_products FINAL
+    WHERE product_id IN (SELECT product_id FROM raw_products WHERE _synced_at > {products_since:DateTime64(6, 'UTC')})
+) AS p ON k.product_id = p.product_id
+SETTINGS join_use_nulls = 1;
 
 UPDATE sales_fact SET
     product_found = joinGet({products_join:String}, 'found', product_id),
@@ -43,4 +53,4 @@ UPDATE sales_fact SET
     category = joinGet({products_join:String}, 'category', product_id),
     subcategory = joinGet({products_join:String}, 'subcategory', product_id),
     product_updated_at = joinGet({products_join:String}, 'updated_at', product_id)
-WHERE product_id IN (SELECT product_id FROM raw_products WHERE updated_at > {products_since:DateTime64(6, 'UTC')});
+WHERE product_id IN (SELECT product_id FROM $products_join);

@@ -30,15 +30,16 @@ sales_dashboard_hourly_schedule = dg.ScheduleDefinition(
     minimum_interval_seconds=30,
 )
 def sales_dashboard_after_ingest(context: dg.RunStatusSensorContext):
-    """New source data arrived: refresh the dashboards at the time the ingest finished."""
-    written = 0
+    """New source data arrived (row versions newer than the replicas had, or deletes): refresh the
+    dashboards, at the time the ingest finished."""
+    new = 0
     for record in context.instance.get_records_for_run(
         context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records:
-        value = record.event_log_entry.asset_materialization.metadata.get("rows_written")
-        written += int(value.value) if value is not None else 0
-    if written == 0:
-        return dg.SkipReason(f"ingest run {context.dagster_run.run_id} wrote no rows")
+        value = record.event_log_entry.asset_materialization.metadata.get("rows_new")
+        new += int(value.value) if value is not None else 0
+    if new == 0:
+        return dg.SkipReason(f"ingest run {context.dagster_run.run_id} brought no new row versions")
     ended = context.instance.get_run_stats(context.dagster_run.run_id).end_time
     as_of = datetime.fromtimestamp(ended, tz=timezone.utc).isoformat()
     return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}", tags={AS_OF_TAG: as_of})

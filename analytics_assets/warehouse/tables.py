@@ -8,7 +8,8 @@ is an asynchronous mutation and readers see empty tables (the seed's bug).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
 
@@ -26,14 +27,28 @@ def create_table_sql(table: str, body: str) -> str:
     return f"CREATE TABLE {quote_identifier(table, what='table')} {body}"
 
 
-def drop_stale_staging(wh, table: str) -> None:
+def drop_stale_staging(wh) -> None:
+    """Drop scratch tables a killed process left behind (older than STALE_STAGING_HOURS)."""
     stale = wh.rows(
         "SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})"
         " AND metadata_modification_time < now() - toIntervalHour({hours:UInt32})",
-        {"db": wh.database, "prefix": f"{STAGING_PREFIX}{table}_", "hours": STALE_STAGING_HOURS},
+        {"db": wh.database, "prefix": STAGING_PREFIX, "hours": STALE_STAGING_HOURS},
     )
     for (name,) in stale:
         wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+
+
+@contextmanager
+def scratch_tables(wh, *purposes: str) -> Iterator[list[str]]:
+    """Unique names for scratch tables (staging, sets, joins), dropped afterwards, failures
+    included; leftovers of killed processes are swept first."""
+    drop_stale_staging(wh)
+    names = [staging_name(purpose) for purpose in purposes]
+    try:
+        yield names
+    finally:
+        for name in names:
+            wh.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
 
 
 def replace_table(
@@ -45,9 +60,7 @@ def replace_table(
     """Build `table` anew: `build(staging)` creates and fills a staging table, `checks(staging)`
     may raise to refuse it, then `EXCHANGE TABLES` swaps it in atomically (or `RENAME` the first
     time). The old version is dropped after the swap; a new schema takes effect the same way."""
-    drop_stale_staging(wh, table)
-    staging = staging_name(table)
-    try:
+    with scratch_tables(wh, table) as (staging,):
         build(staging)
         if checks is not None:
             checks(staging)
@@ -55,18 +68,14 @@ def replace_table(
             wh.command(f"EXCHANGE TABLES {quote_identifier(table)} AND {quote_identifier(staging)}")
         else:
             wh.command(f"RENAME TABLE {quote_identifier(staging)} TO {quote_identifier(table)}")
-    finally:
-        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")
 
 
 def append_atomically(wh, table: str, fill: Callable[[str], None]) -> int:
     """Append rows to `table` all at once: `fill(staging)` a table of the same structure, then
     attach its parts to `table` partition by partition (each attach is atomic, no data copy).
     A failure before the attach leaves `table` untouched. Returns the rows appended."""
-    drop_stale_staging(wh, table)
-    staging = staging_name(table)
-    wh.command(f"CREATE TABLE {quote_identifier(staging)} AS {quote_identifier(table)}")
-    try:
+    with scratch_tables(wh, table) as (staging,):
+        wh.command(f"CREATE TABLE {quote_identifier(staging)} AS {quote_identifier(table)}")
         fill(staging)
         partitions = wh.rows(
             "SELECT partition_id, sum(rows) FROM system.parts WHERE database = {db:String}"
@@ -80,8 +89,6 @@ def append_atomically(wh, table: str, fill: Callable[[str], None]) -> int:
                 {"pid": partition_id},
             )
         return int(sum(rows for _, rows in partitions))
-    finally:
-        wh.command(f"DROP TABLE IF EXISTS {quote_identifier(staging)}")
 
 
 def markdown_preview(wh, table: str, limit: int = 10) -> str:

@@ -101,3 +101,24 @@ def test_local_default_dsn_names_the_setting_when_the_server_is_not_running(tmp_
     monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path))
     with pytest.raises(SettingError, match="ANALYTICS_POSTGRES_DSN is unset and .*analytics-assets postgres start"):
         PostgresResource().resolved_dsn()
+
+
+@pytest.mark.parametrize("dsn, masked", [
+    ("postgresql://alice:s%40cret@db:5432/sales", "postgresql://alice:***@db:5432/sales"),
+    ("postgresql://db:5432/sales?user=alice&password=s3cret&sslmode=require",
+     "postgresql://db:5432/sales?user=alice&password=***&sslmode=require"),
+    ("host=db user=alice password=s3cret dbname=sales", "host=db user=alice password=*** dbname=sales"),
+    ("host=db password='with space' dbname=sales", "host=db password=*** dbname=sales"),
+    ("postgresql://db/sales", "postgresql://db/sales"),
+])
+def test_every_dsn_form_is_masked(dsn, masked):
+    from analytics_assets.resources.secrets import mask_url
+
+    assert mask_url(dsn) == masked
+
+
+def test_keyword_dsn_errors_hide_the_password():
+    pg = PostgresResource(dsn="host=127.0.0.1 port=1 user=alice password=kw-secret dbname=x", connect_timeout_seconds=2)
+    with pytest.raises(SettingError) as excinfo, pg.connect():
+        pass
+    assert "kw-secret" not in str(excinfo.value) and "password=***" in str(excinfo.value)

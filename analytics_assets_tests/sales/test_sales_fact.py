@@ -67,3 +67,41 @@ def test_nothing_changed_changes_nothing(pg_dsn, clickhouse, run):
     assert again["new_sales"] == 0 and again["removed_sales"] == 0
     with clickhouse.get_client() as wh:
         assert snapshot(wh, "sales_fact") == before
+
+
+def test_a_refresh_that_fails_half_way_is_applied_whole_next_time(pg_dsn, clickhouse, run, monkeypatch):
+    generator.generate(pg_dsn, customers=300, products=40, sales=4000, seed=6, as_of=AS_OF)
+    pg = PostgresResource(dsn=pg_dsn)
+    run(pg, clickhouse, AS_OF)
+    generator.apply_activity(pg_dsn, seed=3)
+    execute(pg, "UPDATE customers SET region = 'Antarctica', updated_at = now() WHERE customer_id = 9")
+
+    from analytics_assets.sales import fact
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("injected: the process died after applying the sales")
+
+    monkeypatch.setattr(fact, "_patch_attributes", fail)
+    assert not run(pg, clickhouse, AS_OF, raise_on_error=False).success
+    monkeypatch.undo()
+
+    again = fact_metadata(run(pg, clickhouse, AS_OF))
+    assert not again["full_build"] and again["customers_patched"] >= 1
+    with clickhouse.get_client() as wh:
+        incremental = snapshot(wh, "sales_fact")
+        assert wh.rows("SELECT DISTINCT region FROM sales_fact WHERE customer_id = 9") == [("Antarctica",)]
+    run(pg, clickhouse, AS_OF, selection=["sales_fact"],
+        run_config={"ops": {"sales_fact": {"config": {"full_rebuild": True}}}})
+    with clickhouse.get_client() as wh:
+        assert snapshot(wh, "sales_fact") == incremental
+
+
+def test_a_replica_resync_rebuilds_the_fact(pg_dsn, clickhouse, run):
+    generator.generate(pg_dsn, customers=300, products=40, sales=4000, seed=6, as_of=AS_OF)
+    pg = PostgresResource(dsn=pg_dsn)
+    run(pg, clickhouse, AS_OF)
+    execute(pg, "DELETE FROM sales WHERE sale_id <= 10")  # no tombstones: a resync just drops them
+    result = run(pg, clickhouse, AS_OF, run_config={"ops": {"raw_sales": {"config": {"full_resync": True}}}})
+    meta = fact_metadata(result)
+    assert meta["full_build"] and meta["full_build_reason"] == "replica rebuilt: raw_sales"
+    assert meta["dagster/row_count"] == 3990
