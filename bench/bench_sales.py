@@ -92,7 +92,7 @@ def run_seed_way(dsn: str, ch: Path, as_of: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-STEP = re.compile(r'Finished execution of step "([^"]+)" in ([\d.]+)(ms|s)')
+STEP = re.compile(r'Finished execution of step "([^"]+)" in (?:(\d+)m)?([\d.]+)(ms|s)')
 
 
 def dagster_execute(job: str, env: dict) -> dict:
@@ -105,7 +105,8 @@ def dagster_execute(job: str, env: dict) -> dict:
     wall = time.perf_counter() - started
     if proc.returncode != 0 or "RUN_SUCCESS" not in proc.stderr + proc.stdout:
         raise RuntimeError((proc.stdout + proc.stderr)[-3000:])
-    steps = sum(float(v) / (1000 if unit == "ms" else 1) for _, v, unit in STEP.findall(proc.stdout + proc.stderr))
+    steps = sum(60 * float(m or 0) + float(v) / (1000 if unit == "ms" else 1)
+                for _, m, v, unit in STEP.findall(proc.stdout + proc.stderr))
     peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
     return {"wall": wall, "steps": steps, "peak_rss_mb": peak_mb}
 

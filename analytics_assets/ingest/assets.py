@@ -53,7 +53,9 @@ def build_replica_asset(table: SourceTable) -> dg.AssetsDefinition:
         name=table.replica,
         group_name=INGEST_GROUP,
         kinds={"clickhouse", "postgres"},
-        pool=clickhouse_pool(),
+        # Two ingest runs of one replica must not interleave (sales_fact reads what arrived by
+        # _synced_at); against a server there is no chDB pool.
+        pool=clickhouse_pool() or "ingest",
         description=f"Replica of the source table `{table.name}` (ReplacingMergeTree by `{table.key}`, "
         "version `updated_at`; read it with FINAL). Pulled incrementally by watermark.",
     )
