@@ -9,7 +9,12 @@ import dagster as dg
 from analytics_assets import settings
 from analytics_assets.ingest.assets import replica_assets
 from analytics_assets.ingest.checks import replica_checks
-from analytics_assets.ingest.schedules import ingest_hourly_schedule, ingest_job, ingest_reconcile_daily_schedule
+from analytics_assets.ingest.schedules import (
+    ingest_hourly_schedule,
+    ingest_job,
+    ingest_reconcile_daily_schedule,
+    ingest_reconcile_job,
+)
 from analytics_assets.ingest.sensors import source_changed_sensor
 from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.sales.assets import mart_assets, sales_fact
@@ -29,7 +34,7 @@ def _from_env(name: str):
 defs = dg.Definitions(
     assets=[*replica_assets, sales_fact, *mart_assets],
     asset_checks=[*replica_checks, *sales_checks],
-    jobs=[ingest_job, sales_dashboard_job],
+    jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job],
     schedules=[ingest_hourly_schedule, ingest_reconcile_daily_schedule, sales_dashboard_hourly_schedule],
     sensors=[source_changed_sensor, sales_dashboard_after_ingest],
     resources={

@@ -15,9 +15,12 @@ def test_contract_names():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw_customers", "raw_products", "raw_sales"} <= keys
-    assert defs.resolve_job_def("ingest_job") is not None
-    assert {s.name for s in defs.schedules} >= {"ingest_hourly", "ingest_reconcile_daily"}
-    assert {s.name for s in defs.sensors} >= {"source_changed_sensor"}
+    for job in ("ingest_job", "ingest_reconcile_job", "sales_dashboard_job"):
+        assert defs.resolve_job_def(job) is not None
+    assert {s.name for s in defs.schedules} >= {"ingest_hourly", "ingest_reconcile_daily", "sales_dashboard_hourly"}
+    assert {s.name for s in defs.sensors} >= {"source_changed_sensor", "sales_dashboard_after_ingest"}
+    assert {"sales_fact", "dashboard_daily_metrics", "dashboard_category_performance", "dashboard_regional_breakdown",
+            "dashboard_yoy_comparison", "dashboard_top_customers", "dashboard_top_products"} <= keys
     ingest = [k for k in keys if k.startswith("raw_")]
     for key in ingest:
         spec = graph.get(dg.AssetKey(key))

@@ -7,10 +7,23 @@ import dagster as dg
 from analytics_assets.ingest.assets import INGEST_GROUP, ReplicaConfig
 from analytics_assets.ingest.sources import SOURCE_TABLES
 
+# The hourly refresh runs the cheap blocking gate; the checks that scan whole tables (an exact
+# count of the source, orphan keys over every sale) run with the daily key reconciliation.
+HOURLY_CHECKS = dg.AssetSelection.checks(
+    *(dg.AssetCheckKey(dg.AssetKey(t.replica), "source_keys_unique") for t in SOURCE_TABLES)
+)
+
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.groups(INGEST_GROUP),
+    selection=dg.AssetSelection.groups(INGEST_GROUP).without_checks() | HOURLY_CHECKS,
     description="Bring the raw replicas up to date with the source (incremental).",
+)
+
+ingest_reconcile_job = dg.define_asset_job(
+    "ingest_reconcile_job",
+    selection=dg.AssetSelection.groups(INGEST_GROUP),
+    config=dg.RunConfig(ops={table.replica: ReplicaConfig(reconcile_deletes=True) for table in SOURCE_TABLES}),
+    description="ingest_job plus a key reconciliation (hard deletes disappear) and every replica check.",
 )
 
 ingest_hourly_schedule = dg.ScheduleDefinition(
@@ -22,11 +35,8 @@ ingest_hourly_schedule = dg.ScheduleDefinition(
 
 ingest_reconcile_daily_schedule = dg.ScheduleDefinition(
     name="ingest_reconcile_daily",
-    job=ingest_job,
+    job=ingest_reconcile_job,
     cron_schedule="30 3 * * *",
     execution_timezone="UTC",
-    run_config=dg.RunConfig(
-        ops={table.replica: ReplicaConfig(reconcile_deletes=True) for table in SOURCE_TABLES}
-    ),
-    description="Once a day, also read every source key so hard deletes disappear from the replicas.",
+    description="Once a day: read every source key so hard deletes disappear, and run every replica check.",
 )

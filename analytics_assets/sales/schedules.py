@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from analytics_assets.ingest.schedules import ingest_job
+from analytics_assets.ingest.schedules import ingest_job, ingest_reconcile_job
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.sales.assets import SALES_GROUP
 
@@ -24,7 +24,7 @@ sales_dashboard_hourly_schedule = dg.ScheduleDefinition(
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ingest_job],
+    monitored_jobs=[ingest_job, ingest_reconcile_job],
     request_job=sales_dashboard_job,
     default_status=dg.DefaultSensorStatus.STOPPED,
     minimum_interval_seconds=30,

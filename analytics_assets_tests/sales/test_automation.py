@@ -8,6 +8,7 @@ import dagster as dg
 
 from analytics_assets.demo import generator
 from analytics_assets.ingest.assets import replica_assets
+from analytics_assets.ingest.checks import replica_checks
 from analytics_assets.ingest.schedules import ingest_job
 from analytics_assets.logical_time import AS_OF_TAG, SCHEDULED_TAG
 from analytics_assets.resources import PostgresResource
@@ -48,7 +49,8 @@ def test_an_ingest_run_that_wrote_rows_requests_a_dashboard_refresh(pg_dsn, clic
     generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=2, as_of=AS_OF)
     resources = {"postgres": PostgresResource(dsn=pg_dsn), "clickhouse": clickhouse}
     with dg.instance_for_test() as instance:
-        job = dg.Definitions(assets=replica_assets, jobs=[ingest_job], resources=resources).resolve_job_def(
+        job = dg.Definitions(assets=replica_assets, asset_checks=replica_checks, jobs=[ingest_job],
+                             resources=resources).resolve_job_def(
             "ingest_job")
         first = job.execute_in_process(instance=instance)
         request = _evaluate(instance, first)
