@@ -45,21 +45,21 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
     full_resync = regenerate or existing == 0
     if full_resync:
         n_customers = customers or max(100, sales // 20)
+        as_of = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
         say(f"generating {sales:,} sales, {n_customers:,} customers, {products:,} products (seed {seed}) ...")
-        result = generator.generate(
-            dsn, customers=n_customers, products=products, sales=sales, seed=seed,
-            as_of=datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0),
-            dirty=dirty, progress=say,
-        )
+        result = generator.generate(dsn, customers=n_customers, products=products, sales=sales, seed=seed,
+                                    as_of=as_of, dirty=dirty, progress=say)
         say(f"generated in {result.seconds:.1f} s")
     else:
         say(f"source already has {existing:,} sales: adding one hour of activity (--regenerate starts over)")
         activity = generator.apply_activity(dsn, seed=seed, progress=say)
+        as_of = activity.window_end
         say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(data / "dagster_home")))
     _prepare_home(home)
-    _materialize_everything(full_resync)
+    # The data's own "now" is the logical time: the marts' windows end where the data does.
+    _materialize_everything(full_resync, as_of)
     _print_summary(dsn, home, time.monotonic() - started)
     return 0
 
@@ -76,20 +76,21 @@ def _prepare_home(home: Path) -> None:
         nux.write_text("seen: 1\n")
 
 
-def _materialize_everything(full_resync: bool) -> None:
+def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
     import dagster as dg
 
     from analytics_assets.definitions import defs
     from analytics_assets.ingest.sources import SOURCE_TABLES
+    from analytics_assets.logical_time import AS_OF_TAG
 
     job = defs.get_implicit_global_asset_job_def()
     ops = {t.replica: {"config": {"full_resync": True}} for t in SOURCE_TABLES} if full_resync else {}
-    say("materializing every asset and check through Dagster ...")
+    say(f"materializing every asset and check through Dagster (logical time {as_of.isoformat()}) ...")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
             run_config={"ops": ops, "loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags={"analytics/trigger": "demo"},
+            tags={"analytics/trigger": "demo", AS_OF_TAG: as_of.isoformat()},
             raise_on_error=False,
         )
         checks = [
