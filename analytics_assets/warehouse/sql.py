@@ -45,6 +45,8 @@ def statements(script: str) -> list[str]:
 
 
 def run_script(wh, script: str, parameters=None, **identifiers: str) -> None:
-    """Render `script` with identifiers and run its statements in order with `parameters`."""
+    """Render `script` with identifiers and run its statements in order, each with the
+    `parameters` it uses (a statement given none is never formatted client-side)."""
     for statement in statements(render_sql(script, **identifiers)):
-        wh.command(statement, parameters)
+        used = {k: v for k, v in (parameters or {}).items() if "{" + k + ":" in statement}
+        wh.command(statement, used)
