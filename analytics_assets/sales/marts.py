@@ -6,31 +6,27 @@ A gate is a query over the freshly built staging table that returns one row
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from analytics_assets.sales.fact import TABLE as SALES_FACT
+from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, unique_key
+
+SALES_GROUP = "sales"
+HERE = Path(__file__).parent
 
 
-@dataclass(frozen=True)
-class Gate:
-    name: str
-    description: str
-    sql: str
+def last(days_: int):
+    return lambda as_of_date: as_of_date - timedelta(days=days_)
 
 
-@dataclass(frozen=True)
-class Mart:
-    name: str
-    description: str
-    window_days: int | None  # None: year to date
-    gates: tuple[Gate, ...]
+def year_start(as_of_date: date) -> date:
+    return as_of_date.replace(month=1, day=1)
 
 
-def unique_key(*columns: str) -> Gate:
-    cols = ", ".join(columns)
-    return Gate(
-        "unique_key",
-        f"No two rows share ({cols}).",
-        f"SELECT count() - (SELECT count() FROM (SELECT DISTINCT {cols} FROM $target)), '' FROM $target",
-    )
+def Mart(name: str, description: str, window, gates) -> SqlTable:  # noqa: N802 - reads as a table spec
+    return SqlTable(name=name, description=description, sql_dir=HERE, group=SALES_GROUP, deps=(SALES_FACT,),
+                    gates=tuple(gates), window_start=window)
 
 
 def matches_sales_fact(mart_sum: str, fact_sum: str, fact_filter: str, window: str) -> Gate:
@@ -82,11 +78,11 @@ def splits_sum_to_net(dimension: str, columns: list[str]) -> Gate:
     )
 
 
-MARTS: tuple[Mart, ...] = (
+MARTS: tuple[SqlTable, ...] = (
     Mart(
         "dashboard_daily_metrics",
         "Daily revenue, orders, AOV and the seed's segment/region/category splits (+ other), last 7 days.",
-        7,
+        last(7),
         (
             unique_key("date"),
             matches_sales_fact("sum(net_revenue)", "sum(net_amount)", "customer_found AND product_found", days(7)),
@@ -100,7 +96,7 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "dashboard_daily_breakdown",
         "Long format of the daily splits: every segment, region and category value (NULL included).",
-        7,
+        last(7),
         (
             unique_key("date", "dimension", "value"),
             # Each sale counts once per dimension (segment, region, category).
@@ -110,7 +106,7 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "dashboard_category_performance",
         "Orders, units, revenue and share by category and subcategory, last 30 days.",
-        30,
+        last(30),
         (
             unique_key("category", "subcategory"),
             matches_sales_fact("sum(revenue)", "sum(net_amount)", "product_found", days(30)),
@@ -119,7 +115,7 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "dashboard_regional_breakdown",
         "Orders, revenue and active customers by region, country and state, last 30 days.",
-        30,
+        last(30),
         (
             unique_key("region", "country", "state"),
             matches_sales_fact("sum(revenue)", "sum(net_amount)", "customer_found", days(30)),
@@ -128,7 +124,7 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "dashboard_yoy_comparison",
         "Revenue and orders per day this year against the same day last year.",
-        None,
+        year_start,
         (
             unique_key("date"),
             matches_sales_fact("sum(current_revenue)", "sum(net_amount)", "1", YEAR_TO_DATE),
@@ -147,13 +143,13 @@ MARTS: tuple[Mart, ...] = (
     Mart(
         "dashboard_top_customers",
         "The 100 customers with the highest net revenue over the last 90 days.",
-        90,
+        last(90),
         (unique_key("customer_id"), top_n_sorted("lifetime_value")),
     ),
     Mart(
         "dashboard_top_products",
         "The 100 products with the highest net revenue over the last 90 days.",
-        90,
+        last(90),
         (unique_key("product_id"), top_n_sorted("revenue")),
     ),
 )

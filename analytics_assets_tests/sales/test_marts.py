@@ -10,8 +10,9 @@ import pytest
 
 from analytics_assets.demo import generator
 from analytics_assets.resources import PostgresResource
-from analytics_assets.sales import assets as sales_assets
 from analytics_assets.sales.marts import MARTS
+from analytics_assets.warehouse import sql_table_asset
+from analytics_assets.warehouse.sql import load_sql as real_load_sql
 from analytics_assets.warehouse.sql import sql_file as real_sql_file
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
@@ -76,11 +77,11 @@ def test_readers_never_see_an_empty_or_partial_mart(built, clickhouse, run):
 
 
 def _patched_sql(monkeypatch, mart: str, transform) -> None:
-    def sql_file(module_file, name):
-        text = real_sql_file(module_file, name)
-        return transform(text) if name == mart else text
+    def load_sql(path):
+        text = real_load_sql(path)
+        return transform(text) if path.stem == mart else text
 
-    monkeypatch.setattr(sales_assets, "sql_file", sql_file)
+    monkeypatch.setattr(sql_table_asset, "load_sql", load_sql)
 
 
 def test_a_failure_mid_refresh_leaves_the_old_mart(built, clickhouse, run, monkeypatch):

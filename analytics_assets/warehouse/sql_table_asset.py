@@ -1,0 +1,111 @@
+"""A table built by one `.sql` file, as a Dagster asset: built aside, gated, swapped in.
+
+A gate is a query over the freshly built staging table that returns one row
+`(failures, detail)`; any failure stops the swap, records the failed check, and keeps the
+previous version for readers. The SQL gets the run's logical time as `{as_of:DateTime64(6, 'UTC')}`
+and `{as_of_date:Date32}`.
+"""
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.resources import ClickHouseResource
+from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.sql import load_sql, render_sql
+from analytics_assets.warehouse.tables import markdown_preview, replace_table
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    description: str
+    sql: str
+
+
+def unique_key(*columns: str) -> Gate:
+    cols = ", ".join(columns)
+    return Gate(
+        "unique_key",
+        f"No two rows share ({cols}).",
+        f"SELECT count() - (SELECT count() FROM (SELECT DISTINCT {cols} FROM $target)), '' FROM $target",
+    )
+
+
+@dataclass(frozen=True)
+class SqlTable:
+    name: str
+    description: str
+    sql_dir: Path  # holds `<name>.sql`
+    group: str
+    deps: tuple[str, ...]
+    gates: tuple[Gate, ...] = ()
+    window_start: Callable[[date], date] | None = None  # for metadata: where the window begins
+    parameters: Callable[[datetime], Mapping[str, Any]] = field(default=lambda as_of: {})
+
+
+class GateFailed(Exception):
+    pass
+
+
+def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=table.name,
+        group_name=table.group,
+        deps=list(table.deps),
+        kinds={"clickhouse"},
+        pool=clickhouse_pool(),
+        description=f"{table.description} Replaced atomically; gates run on the new version before the swap.",
+        check_specs=[
+            dg.AssetCheckSpec(g.name, asset=table.name, blocking=True, description=g.description)
+            for g in table.gates
+        ],
+    )
+    def sql_table(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        started = time.monotonic()
+        as_of = resolve_as_of(context)
+        params = {"as_of": as_of, "as_of_date": as_of.date(), **table.parameters(as_of)}
+        results: list[dg.AssetCheckResult] = []
+
+        def build(staging: str) -> None:
+            wh.command(render_sql(load_sql(table.sql_dir / f"{table.name}.sql"), target=staging), params)
+
+        def gates(staging: str) -> None:
+            for gate in table.gates:
+                (failures, detail), = wh.rows(render_sql(gate.sql, target=staging), params)
+                results.append(dg.AssetCheckResult(
+                    check_name=gate.name, passed=failures == 0,
+                    metadata={"failures": int(failures), "detail": detail, "as_of": as_of.isoformat()},
+                ))
+            if any(not r.passed for r in results):
+                raise GateFailed()
+
+        with clickhouse.get_client() as wh:
+            try:
+                replace_table(wh, table.name, build, gates)
+            except GateFailed:
+                failed = [r.check_name for r in results if not r.passed]
+                yield from results
+                raise dg.Failure(
+                    f"{table.name}: gate(s) {', '.join(failed)} failed; the previous version is kept",
+                    allow_retries=False,
+                ) from None
+            rows = wh.row_count(table.name)
+            preview = markdown_preview(wh, table.name)
+        metadata = {
+            "dagster/row_count": rows,
+            "as_of": as_of.isoformat(),
+            "duration_s": round(time.monotonic() - started, 3),
+            "preview": dg.MetadataValue.md(preview),
+        }
+        if table.window_start is not None:
+            metadata["window"] = f"[{table.window_start(as_of.date()).isoformat()}, {as_of.isoformat()})"
+        yield dg.MaterializeResult(metadata=metadata, check_results=results)
+
+    return sql_table
