@@ -15,7 +15,8 @@ from analytics_assets import settings
 from analytics_assets.settings import SettingError
 
 AS_OF_TAG = "analytics/as_of"
-SCHEDULED_TAG = "dagster/scheduled_execution_time"
+# The tick a scheduled run was launched for, as the daemon tags it (a hidden tag in Dagster 1.13).
+SCHEDULED_TAG = ".dagster/scheduled_execution_time"
 
 
 def parse_as_of(value: str, *, source: str) -> datetime:

@@ -24,6 +24,13 @@ def test_the_hourly_schedule_targets_the_dashboard_job():
     assert sales_dashboard_hourly_schedule.execution_timezone == "UTC"
 
 
+def test_our_tick_tag_is_the_one_the_daemon_writes():
+    """Found in dagster dev: the daemon's tag is hidden (`.dagster/...`); the 08:00 tick ran at now."""
+    from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
+
+    assert SCHEDULED_TAG == SCHEDULED_EXECUTION_TIME_TAG
+
+
 def test_a_schedule_tick_is_the_logical_time(pg_dsn, clickhouse, monkeypatch):
     """No as_of tag: the tick decides the windows, not the wall clock or ANALYTICS_AS_OF."""
     monkeypatch.setenv("ANALYTICS_AS_OF", "2020-01-01T00:00:00Z")
