@@ -7,6 +7,8 @@ import os
 import dagster as dg
 
 from analytics_assets import settings
+from analytics_assets.customers.assets import customer_assets, customer_checks
+from analytics_assets.customers.schedules import customer_segmentation_daily_schedule, customer_segmentation_job
 from analytics_assets.ingest.assets import replica_assets
 from analytics_assets.ingest.checks import replica_checks
 from analytics_assets.ingest.schedules import (
@@ -32,10 +34,15 @@ def _from_env(name: str):
 
 
 defs = dg.Definitions(
-    assets=[*replica_assets, sales_fact, *mart_assets],
-    asset_checks=[*replica_checks, *sales_checks],
-    jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job],
-    schedules=[ingest_hourly_schedule, ingest_reconcile_daily_schedule, sales_dashboard_hourly_schedule],
+    assets=[*replica_assets, sales_fact, *mart_assets, *customer_assets],
+    asset_checks=[*replica_checks, *sales_checks, *customer_checks],
+    jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job],
+    schedules=[
+        ingest_hourly_schedule,
+        ingest_reconcile_daily_schedule,
+        sales_dashboard_hourly_schedule,
+        customer_segmentation_daily_schedule,
+    ],
     sensors=[source_changed_sensor, sales_dashboard_after_ingest],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),

@@ -1,0 +1,233 @@
+"""RFM -> behaviour clusters -> CLV -> customer_segments -> customer_segment_summary (group `customers`).
+
+SQL does the aggregation in ClickHouse; Python only fits what needs Python (K-Means, the CLV
+models). Every step reads and writes ClickHouse tables.
+"""
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+from pydantic import Field
+
+from analytics_assets.customers.clusters import FEATURES, LABELS, cluster_customers
+from analytics_assets.customers.clv import predict
+from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.resources import ClickHouseResource
+from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.sales.fact import TABLE as SALES_FACT
+from analytics_assets.warehouse import replace_table
+from analytics_assets.warehouse.sql import render_sql, sql_file
+from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
+
+CUSTOMERS_GROUP = "customers"
+HERE = Path(__file__).parent
+RFM_SEGMENTS = ("Champions", "Loyal Customers", "New Customers", "At Risk", "Lost Customers", "Big Spenders",
+                "Frequent Buyers", "Need Attention")
+CLV_SEGMENTS = ("Low Value", "Medium Value", "High Value", "Very High Value")
+
+
+customer_rfm = build_sql_table_asset(SqlTable(
+    name="customer_rfm",
+    description="Recency, frequency and monetary value over the 365 days before the logical time, with "
+    "quintile scores and the seed's RFM segment labels.",
+    sql_dir=HERE, group=CUSTOMERS_GROUP, deps=(SALES_FACT,),
+    gates=(
+        unique_key("customer_id"),
+        Gate("scores_in_range", "r, f and m scores are 1..5.",
+             "SELECT countIf(r_score NOT BETWEEN 1 AND 5 OR f_score NOT BETWEEN 1 AND 5 OR m_score NOT BETWEEN 1 AND 5),"
+             " '' FROM $target"),
+    ),
+    window_start=lambda d: d.fromordinal(d.toordinal() - 365),
+))
+
+
+def _write(wh, table: str, definition: str, data: pa.Table) -> None:
+    def build(staging: str) -> None:
+        wh.command(render_sql(sql_file(__file__, definition), target=staging))
+        if data.num_rows:
+            wh.insert_arrow(staging, data)
+
+    replace_table(wh, table, build)
+
+
+@dg.asset(
+    group_name=CUSTOMERS_GROUP,
+    deps=["customer_rfm"],
+    kinds={"clickhouse", "scikit-learn"},
+    pool=clickhouse_pool(),
+    description="K-Means (k=5, fixed seed) on the seed's six standardized RFM features, labelled by the "
+    "seed's rules (VIP/Frequent/Active/Dormant/Regular). MiniBatchKMeans past 200k customers.",
+)
+def customer_behavior_clusters(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    started = time.monotonic()
+    as_of = resolve_as_of(context)
+    with clickhouse.get_client() as wh:
+        rfm = wh.query_arrow(f"SELECT customer_id, {', '.join(FEATURES)} FROM customer_rfm ORDER BY customer_id")
+        features = {f: rfm.column(f).to_numpy(zero_copy_only=False).astype(float) for f in FEATURES}
+        result = cluster_customers(features)
+        _write(wh, "customer_behavior_clusters", "customer_behavior_clusters_table", pa.table({
+            "customer_id": rfm.column("customer_id"),
+            "behavior_cluster": pa.array(result.cluster, pa.uint8()),
+            "behavior_segment": pa.array(result.segment.tolist(), pa.string()),
+            "as_of": pa.array([as_of] * rfm.num_rows, pa.timestamp("us", tz="UTC")),
+        }))
+    if result.note:
+        context.log.warning(result.note)
+    counts = dict(zip(*np.unique(result.segment.astype(str), return_counts=True))) if rfm.num_rows else {}
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rfm.num_rows, "clusters": result.k, "note": result.note,
+        "customers_per_segment": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+        "as_of": as_of.isoformat(), "duration_s": round(time.monotonic() - started, 3),
+    })
+
+
+class ClvConfig(dg.Config):
+    horizon_days: int = Field(default=3 * 365, ge=1, description="how far ahead CLV and purchases are predicted")
+    annual_discount_rate: float = Field(default=0.10, ge=0, description="discount rate per year for CLV")
+    step_days: int = Field(default=30, ge=1, description="CLV is discounted once per step")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("customer_clv_model", deps=[SALES_FACT], group_name=CUSTOMERS_GROUP, kinds={"clickhouse", "scipy"},
+                     description="BG/NBD and Gamma-Gamma parameters fitted by maximum likelihood (time unit: day)."),
+        dg.AssetSpec("customer_clv", deps=[SALES_FACT], group_name=CUSTOMERS_GROUP, kinds={"clickhouse", "scipy"},
+                     description="Per customer: expected purchases and CLV over the horizon, probability alive."),
+    ],
+    pool=clickhouse_pool(),
+)
+def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, clickhouse: ClickHouseResource):
+    started = time.monotonic()
+    as_of = resolve_as_of(context)
+    with clickhouse.get_client() as wh:
+        history = wh.query_arrow(sql_file(__file__, "customer_clv_history"), {"as_of": as_of})
+        col = {name: history.column(name).to_numpy(zero_copy_only=False) for name in history.column_names}
+        result = predict(col["frequency"], col["recency"], col["T"], col["monetary_value"],
+                         horizon_days=config.horizon_days, annual_discount_rate=config.annual_discount_rate,
+                         step_days=config.step_days)
+        n = history.num_rows
+
+        def nullable(values):
+            return pa.array(values if values is not None else [None] * n, pa.float64())
+
+        _write(wh, "customer_clv", "customer_clv_table", pa.table({
+            "customer_id": history.column("customer_id"),
+            "frequency": history.column("frequency"),
+            "recency": history.column("recency"),
+            "T": history.column("T"),
+            "monetary_value": history.column("monetary_value"),
+            "expected_purchases": nullable(result.expected_purchases),
+            "probability_alive": nullable(result.probability_alive),
+            "expected_order_value": nullable(result.expected_order_value),
+            "clv": nullable(result.clv),
+            "as_of": pa.array([as_of] * n, pa.timestamp("us", tz="UTC")),
+        }))
+        _write(wh, "customer_clv_model", "customer_clv_model_table", _model_rows(result, as_of))
+    if result.problem:
+        context.log.warning(result.problem)
+    yield dg.MaterializeResult(asset_key="customer_clv_model", metadata={
+        **({"bg_nbd": dg.MetadataValue.json({k: getattr(result.bg, k) for k in ("r", "alpha", "a", "b")})}
+           if result.bg else {}),
+        **({"gamma_gamma": dg.MetadataValue.json({k: getattr(result.gg, k) for k in ("p", "q", "gamma")})}
+           if result.gg else {}),
+        "problem": result.problem, "as_of": as_of.isoformat(),
+    })
+    yield dg.MaterializeResult(asset_key="customer_clv", metadata={
+        "dagster/row_count": n, "horizon_days": config.horizon_days,
+        "annual_discount_rate": config.annual_discount_rate,
+        "duration_s": round(time.monotonic() - started, 3),
+    })
+
+
+def _model_rows(result, as_of: datetime) -> pa.Table:
+    rows = []
+    for model, fit, params in (("bg_nbd", result.bg, ("r", "alpha", "a", "b")),
+                               ("gamma_gamma", result.gg, ("p", "q", "gamma"))):
+        if fit is not None:
+            rows += [(model, p, float(getattr(fit, p)), fit.log_likelihood, fit.converged, fit.customers,
+                      fit.iterations) for p in params]
+    fitted_at = datetime.now(timezone.utc)
+    names = ("model", "param", "value", "log_likelihood", "converged", "customers", "iterations")
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    return pa.table({
+        "model": pa.array(columns["model"], pa.string()),
+        "param": pa.array(columns["param"], pa.string()),
+        "value": pa.array(columns["value"], pa.float64()),
+        "time_unit": pa.array(["day"] * len(rows), pa.string()),
+        "log_likelihood": pa.array(columns["log_likelihood"], pa.float64()),
+        "converged": pa.array([int(c) for c in columns["converged"]], pa.uint8()),
+        "customers": pa.array(columns["customers"], pa.uint64()),
+        "iterations": pa.array(columns["iterations"], pa.uint32()),
+        "as_of": pa.array([as_of] * len(rows), pa.timestamp("us", tz="UTC")),
+        "fitted_at": pa.array([fitted_at] * len(rows), pa.timestamp("us", tz="UTC")),
+    })
+
+
+@dg.asset_check(asset="customer_clv_model", name="converged", pool=clickhouse_pool(),
+                description="Both models were fitted and converged (else the model columns are NULL).")
+def customer_clv_model_converged(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
+    with clickhouse.get_client() as wh:
+        rows = wh.rows("SELECT model, min(converged), any(log_likelihood), any(customers) FROM customer_clv_model"
+                       " GROUP BY model ORDER BY model")
+    fitted = {model: (bool(ok), ll, customers) for model, ok, ll, customers in rows}
+    passed = set(fitted) == {"bg_nbd", "gamma_gamma"} and all(ok for ok, _, _ in fitted.values())
+    return dg.AssetCheckResult(passed=passed, metadata={
+        "models": dg.MetadataValue.json({m: {"converged": ok, "log_likelihood": ll, "customers": c}
+                                         for m, (ok, ll, c) in fitted.items()})})
+
+
+SEGMENT_GATES = (
+    unique_key("customer_id"),
+    Gate("every_window_customer_once",
+         "Every customer with a completed sale in the 365-day window appears (exactly once: unique_key).",
+         """
+         SELECT abs(toInt64((SELECT count() FROM $target)) - toInt64(uniqExact(customer_id))), ''
+         FROM sales_fact
+         WHERE status = 'COMPLETED' AND customer_found AND sale_day >= {as_of_date:Date32} - 365
+           AND sale_date < {as_of:DateTime64(6, 'UTC')}
+         """),
+    Gate("scores_in_range", "r, f and m scores are 1..5.",
+         "SELECT countIf(r_score NOT BETWEEN 1 AND 5 OR f_score NOT BETWEEN 1 AND 5 OR m_score NOT BETWEEN 1 AND 5),"
+         " '' FROM $target"),
+    Gate("known_labels", "Segment labels come from the known sets.",
+         "SELECT countIf(NOT has({rfm_segments:Array(String)}, rfm_segment)"
+         " OR NOT has({behavior_segments:Array(String)}, behavior_segment)"
+         " OR NOT has({clv_segments:Array(String)}, clv_segment)), '' FROM $target"),
+    Gate("clv_finite_non_negative", "Model outputs are finite and non-negative (or NULL: no model).",
+         "SELECT countIf(NOT (isFinite(ifNull(expected_purchases_3y, 0)) AND ifNull(expected_purchases_3y, 0) >= 0"
+         " AND isFinite(ifNull(probability_alive, 0)) AND ifNull(probability_alive, 0) BETWEEN 0 AND 1"
+         " AND ifNull(model_clv_3y, 0) >= 0)), '' FROM $target"),
+)
+
+customer_segments = build_sql_table_asset(SqlTable(
+    name="customer_segments",
+    description="The seed's customer segments: RFM, behaviour cluster, the seed's simple CLV and the "
+    "BG/NBD + Gamma-Gamma CLV, one row per customer active in the last 365 days.",
+    sql_dir=HERE, group=CUSTOMERS_GROUP,
+    deps=("customer_rfm", "customer_behavior_clusters", "customer_clv", "raw_customers"),
+    gates=SEGMENT_GATES,
+    parameters=lambda as_of: {"rfm_segments": list(RFM_SEGMENTS), "behavior_segments": list(LABELS),
+                              "clv_segments": list(CLV_SEGMENTS)},
+))
+
+customer_segment_summary = build_sql_table_asset(SqlTable(
+    name="customer_segment_summary",
+    description="Customers, average value, frequency and recency per RFM segment.",
+    sql_dir=HERE, group=CUSTOMERS_GROUP, deps=("customer_segments",),
+    gates=(
+        unique_key("rfm_segment"),
+        Gate("totals_equal_detail", "Customer count and revenue add up to customer_segments'.",
+             """
+             SELECT (sum(customer_count) != (SELECT count() FROM customer_segments))
+                  + (ifNull(sum(total_revenue), 0) != (SELECT ifNull(sum(monetary_value), 0) FROM customer_segments)),
+                    '' FROM $target
+             """),
+    ),
+))
+
+customer_assets = [customer_rfm, customer_behavior_clusters, customer_clv, customer_segments, customer_segment_summary]
+customer_checks = [customer_clv_model_converged]

@@ -1,0 +1,77 @@
+-- RFM per customer over the 365 days before the logical time (the seed's calculate_rfm_metrics,
+-- in ClickHouse): customers with at least one COMPLETED sale in the window. Scores never crash
+-- on ties (the seed's pd.qcut on recency did): recency ties share a score; frequency and
+-- monetary are equal-size quintiles with ties broken by customer_id, as the seed's
+-- rank(method='first') intended, but deterministic.
+CREATE TABLE $target
+(
+    customer_id            Int64,
+    recency_days           UInt32,
+    frequency              UInt32,
+    monetary_value         Nullable(Decimal(18, 2)),
+    avg_order_value        Nullable(Decimal(18, 2)),
+    total_items_purchased  Nullable(Int64),
+    categories_purchased   UInt32,
+    last_purchase_date     Date32,
+    first_purchase_date    Date32,
+    last_purchase_at       DateTime64(6, 'UTC'),
+    first_purchase_at      DateTime64(6, 'UTC'),
+    r_score                UInt8,
+    f_score                UInt8,
+    m_score                UInt8,
+    rfm_score              UInt16,
+    rfm_segment            LowCardinality(String),
+    as_of                  DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY customer_id
+AS
+WITH scored AS
+(
+    SELECT
+        *,
+        count() OVER () AS n,
+        toUInt8(5 - intDiv(5 * (rank() OVER (ORDER BY recency_days) - 1), n)) AS r_score,
+        toUInt8(1 + intDiv(5 * (row_number() OVER (ORDER BY frequency, customer_id) - 1), n)) AS f_score,
+        toUInt8(1 + intDiv(5 * (row_number() OVER (ORDER BY ifNull(monetary_value, 0), customer_id) - 1), n)) AS m_score
+    FROM
+    (
+        SELECT
+            customer_id,
+            -- EXTRACT(DAY FROM (reference - MAX(sale_date))): whole days elapsed.
+            toUInt32(intDiv(dateDiff('second', max(sale_date), {as_of:DateTime64(6, 'UTC')}), 86400)) AS recency_days,
+            toUInt32(count()) AS frequency,  -- COUNT(DISTINCT sale_id): unique in sales_fact
+            sum(net_amount) AS monetary_value,
+            round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
+            sum(quantity) AS total_items_purchased,
+            toUInt32(uniqExactIf(category, product_found AND category IS NOT NULL)) AS categories_purchased,
+            toDate32(max(sale_date)) AS last_purchase_date,
+            toDate32(min(sale_date)) AS first_purchase_date,
+            max(sale_date) AS last_purchase_at,
+            min(sale_date) AS first_purchase_at
+        FROM sales_fact
+        WHERE status = 'COMPLETED'
+          AND customer_found
+          AND sale_day >= {as_of_date:Date32} - 365
+          AND sale_date < {as_of:DateTime64(6, 'UTC')}
+        GROUP BY customer_id
+    )
+)
+SELECT
+    customer_id, recency_days, frequency, monetary_value, avg_order_value, total_items_purchased,
+    categories_purchased, last_purchase_date, first_purchase_date, last_purchase_at, first_purchase_at,
+    r_score, f_score, m_score,
+    toUInt16(r_score * 100 + f_score * 10 + m_score) AS rfm_score,
+    multiIf(
+        r_score >= 4 AND f_score >= 4 AND m_score >= 4, 'Champions',
+        r_score >= 3 AND f_score >= 3 AND m_score >= 3, 'Loyal Customers',
+        r_score >= 4 AND f_score <= 2, 'New Customers',
+        r_score <= 2 AND f_score >= 3, 'At Risk',
+        r_score <= 2 AND f_score <= 2, 'Lost Customers',
+        r_score >= 3 AND m_score >= 4, 'Big Spenders',
+        f_score >= 4, 'Frequent Buyers',
+        'Need Attention'
+    ) AS rfm_segment,
+    {as_of:DateTime64(6, 'UTC')} AS as_of
+FROM scored
+ORDER BY customer_id
