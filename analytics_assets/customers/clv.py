@@ -47,10 +47,12 @@ def predict(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, monetary:
     problem = "; ".join(p for p in ("" if bg.converged else "bg_nbd did not converge", gg_problem) if p)
     if gg is None:
         return ClvResult(bg, None, expected, alive, None, None, problem)
-    value = clv_model.expected_average_value(gg, np.where(positive, frequency, 0), np.where(positive, monetary, 0))
+    # NaN spend = unknown: the population's expected value (p * gamma / (q - 1)).
+    spend = np.where(positive, monetary, np.nan)
+    value = clv_model.expected_average_value(gg, frequency, spend)
     per_step = (1 + annual_discount_rate) ** (step_days / 365.0) - 1
     clv = clv_model.customer_lifetime_value(
-        bg, gg, frequency, recency, T, np.where(positive, monetary, 0),
+        bg, gg, frequency, recency, T, spend,
         horizon_periods=horizon_days, discount_rate_per_period=per_step, step_periods=step_days,
     )
     return ClvResult(bg, gg, expected, alive, value, clv, problem)
