@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -23,10 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent
-WORK = ROOT / ".work"
+from common import WORK, fresh_database, start_server
+
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 
 CHILD = r"""
@@ -62,34 +60,20 @@ def copy_seconds(dsn: str) -> float:
 
 
 def source_database(server, sales: int) -> str:
-    from analytics_assets.demo import generator
-
-    name = f"bench_{sales}"
-    admin = server.dsn_for("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:  # activity from an earlier run changed it: start from the same data every time
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = server.dsn_for(name)
     started = time.perf_counter()
-    generator.generate(dsn, customers=max(100, sales // 20), products=500, sales=sales, seed=42, as_of=AS_OF)
+    dsn = fresh_database(server, f"bench_{sales}", customers=max(100, sales // 20), products=500, sales=sales,
+                         as_of=AS_OF)
     print(f"  generated {sales:,} sales in {time.perf_counter() - started:.1f} s", flush=True)
     return dsn
 
 
 def main() -> None:
-    from analytics_assets.demo.local_postgres import LocalPostgres
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--sales", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--modes", nargs="+", default=["server", "client"])
     args = parser.parse_args()
 
-    WORK.mkdir(exist_ok=True)
-    os.chmod(WORK, 0o755)
-    server = LocalPostgres(WORK / "postgres")
-    server.start()
+    server = start_server()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {datetime.now(timezone.utc):%Y-%m-%d}")
     rows = []

@@ -16,21 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from common import REPO, WORK, dagster_execute, fresh_database, job_env, start_server
 
-ROOT = Path(__file__).resolve().parent
-REPO = ROOT.parent
-WORK = ROOT / ".work"
 GENERATED_AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 
 SEED_WAY = r'''
@@ -92,62 +85,20 @@ def run_seed_way(dsn: str, ch: Path, as_of: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-STEP = re.compile(r'Finished execution of step "([^"]+)" in (?:(\d+)m)?([\d.]+)(ms|s)')
-
-
-def dagster_execute(job: str, env: dict) -> dict:
-    started = time.perf_counter()
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", str(Path(sys.executable).with_name("dagster")), "job", "execute",
-         "-m", "analytics_assets.definitions", "-j", job],
-        cwd=REPO, env=env, capture_output=True, text=True,
-    )
-    wall = time.perf_counter() - started
-    if proc.returncode != 0 or "RUN_SUCCESS" not in proc.stderr + proc.stdout:
-        raise RuntimeError((proc.stdout + proc.stderr)[-3000:])
-    steps = sum(60 * float(m or 0) + float(v) / (1000 if unit == "ms" else 1)
-                for _, m, v, unit in STEP.findall(proc.stdout + proc.stderr))
-    peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
-    return {"wall": wall, "steps": steps, "peak_rss_mb": peak_mb}
-
-
-def fresh_source(server, sales: int) -> str:
-    from analytics_assets.demo import generator
-
-    name = f"bench_sales_{sales}"
-    with psycopg.connect(server.dsn_for("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = server.dsn_for(name)
-    generator.generate(dsn, customers=max(100, sales // 20), products=500, sales=sales, seed=42,
-                       as_of=GENERATED_AS_OF)
-    return dsn
-
-
 def main() -> None:
     from analytics_assets.demo import generator
-    from analytics_assets.demo.local_postgres import LocalPostgres
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--sales", type=int, nargs="+", default=[1_000_000])
     args = parser.parse_args()
-    WORK.mkdir(exist_ok=True)
-    os.chmod(WORK, 0o755)
-    server = LocalPostgres(WORK / "postgres")
-    server.start()
+    server = start_server()
     table = []
     for sales in args.sales:
         print(f"{sales:,} sales:", flush=True)
-        dsn = fresh_source(server, sales)
-        ch = WORK / f"ch_sales_{sales}"
-        home = WORK / f"dagster_home_{sales}"
-        for path in (ch, home, WORK / f"ch_seed_{sales}"):
-            shutil.rmtree(path, ignore_errors=True)
-        home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
-        env.update(ANALYTICS_POSTGRES_DSN=dsn, ANALYTICS_CLICKHOUSE_DSN=f"chdb://{ch}", DAGSTER_HOME=str(home),
-                   ANALYTICS_AS_OF=GENERATED_AS_OF.isoformat())
+        dsn = fresh_database(server, f"bench_sales_{sales}", customers=max(100, sales // 20), products=500,
+                             sales=sales, as_of=GENERATED_AS_OF)
+        shutil.rmtree(WORK / f"ch_seed_{sales}", ignore_errors=True)
+        env = job_env(dsn, WORK / f"ch_sales_{sales}", WORK / f"dagster_home_{sales}", GENERATED_AS_OF.isoformat())
         for phase in ("full", "after activity"):
             if phase == "after activity":
                 activity = generator.apply_activity(dsn, seed=1)

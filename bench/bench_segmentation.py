@@ -15,18 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sales import REPO, WORK, dagster_execute  # noqa: E402
+from common import WORK, dagster_execute, fresh_database, job_env, start_server
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 
@@ -120,32 +114,17 @@ print(json.dumps({"sql_seconds": sql_seconds, "seconds": time.perf_counter() - s
 
 
 def main() -> None:
-    from analytics_assets.demo import generator
-    from analytics_assets.demo.local_postgres import LocalPostgres
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, nargs="+", default=[200_000])
     args = parser.parse_args()
-    WORK.mkdir(exist_ok=True)
-    os.chmod(WORK, 0o755)
-    server = LocalPostgres(WORK / "postgres")
-    server.start()
+    server = start_server()
     table = []
     for customers in args.customers:
-        name = f"bench_segments_{customers}"
-        with psycopg.connect(server.dsn_for("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        dsn = server.dsn_for(name)
-        generator.generate(dsn, customers=customers, products=500, sales=customers * 10, seed=42, as_of=AS_OF)
-        ch, seed_ch, home = (WORK / f"{p}_{customers}" for p in ("ch_segments", "ch_seed_segments", "home_segments"))
-        for path in (ch, seed_ch, home):
-            shutil.rmtree(path, ignore_errors=True)
-        home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
-        env.update(ANALYTICS_POSTGRES_DSN=dsn, ANALYTICS_CLICKHOUSE_DSN=f"chdb://{ch}", DAGSTER_HOME=str(home),
-                   ANALYTICS_AS_OF=AS_OF.isoformat())
+        dsn = fresh_database(server, f"bench_segments_{customers}", customers=customers, products=500,
+                             sales=customers * 10, as_of=AS_OF)
+        seed_ch = WORK / f"ch_seed_segments_{customers}"
+        shutil.rmtree(seed_ch, ignore_errors=True)
+        env = job_env(dsn, WORK / f"ch_segments_{customers}", WORK / f"home_segments_{customers}", AS_OF.isoformat())
         dagster_execute("ingest_job", env)
         dagster_execute("sales_dashboard_job", env)
         out = subprocess.run([sys.executable, "-c", SEED_WAY, dsn, str(seed_ch), AS_OF.isoformat()],

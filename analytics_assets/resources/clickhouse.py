@@ -150,10 +150,6 @@ class ClickHouseResource(dg.ConfigurableResource):
             self.database or settings.clickhouse_database(), what=settings.CLICKHOUSE_DATABASE
         )
 
-    @property
-    def is_embedded(self) -> bool:
-        return settings.is_chdb(self.resolved_dsn())
-
     @contextmanager
     def get_client(self) -> Iterator[Warehouse]:
         """A client bound to the database (created if missing): the run's shared one inside a
