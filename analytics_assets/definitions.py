@@ -26,6 +26,10 @@ from analytics_assets.sales.schedules import (
     sales_dashboard_hourly_schedule,
     sales_dashboard_job,
 )
+from analytics_assets.web.analyses import analysis_assets
+from analytics_assets.web.assets import website_metrics
+from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
+from analytics_assets.web.sensors import web_analyses_for_loaded_days, web_landing_sensor
 
 
 def _from_env(name: str):
@@ -34,16 +38,18 @@ def _from_env(name: str):
 
 
 defs = dg.Definitions(
-    assets=[*replica_assets, sales_fact, *mart_assets, *customer_assets],
+    assets=[*replica_assets, sales_fact, *mart_assets, *customer_assets, website_metrics, *analysis_assets],
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
-    jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job],
+    jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
+          web_analyses_job],
     schedules=[
         ingest_hourly_schedule,
         ingest_reconcile_daily_schedule,
         sales_dashboard_hourly_schedule,
         customer_segmentation_daily_schedule,
+        web_analyses_hourly_schedule,
     ],
-    sensors=[source_changed_sensor, sales_dashboard_after_ingest],
+    sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "clickhouse": ClickHouseResource(

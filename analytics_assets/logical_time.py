@@ -1,7 +1,8 @@
 """The run's logical time: every window is computed from it, never from the wall clock.
 
-Resolution order (DESIGN.md): run tag `analytics/as_of` (ISO-8601) -> partition key or schedule
-tick -> `$ANALYTICS_AS_OF` -> now, in UTC. A rerun or a backfill therefore gives the same answer.
+Resolution order (DESIGN.md): run tag `analytics/as_of` (ISO-8601) -> partition (a time window's
+end: the partition of 25 November is as of 26 November 00:00) or schedule tick ->
+`$ANALYTICS_AS_OF` -> now, in UTC. A rerun or a backfill therefore gives the same answer.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def resolve_as_of(context: dg.AssetExecutionContext | dg.OpExecutionContext | No
         tags = context.run.tags if context.run else {}
         if AS_OF_TAG in tags:
             return parse_as_of(tags[AS_OF_TAG], source=f"run tag {AS_OF_TAG}")
-        if context.has_partition_key:
+        if _has_partitions(context):
+            window = _time_window(context)
+            if window is not None:  # a day's partition is as of the day's end
+                return window.end.astimezone(timezone.utc)
             return parse_as_of(context.partition_key, source="partition key")
         if SCHEDULED_TAG in tags:
             return parse_as_of(tags[SCHEDULED_TAG], source=f"run tag {SCHEDULED_TAG}")
@@ -43,3 +47,14 @@ def resolve_as_of(context: dg.AssetExecutionContext | dg.OpExecutionContext | No
     if env:
         return parse_as_of(env, source=settings.AS_OF)
     return datetime.now(timezone.utc)
+
+
+def _has_partitions(context) -> bool:
+    return context.has_partition_key or getattr(context, "has_partition_key_range", False)
+
+
+def _time_window(context):
+    try:
+        return context.partition_time_window
+    except Exception:  # not time-window partitioned
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 POSTGRES_DSN = "ANALYTICS_POSTGRES_DSN"
@@ -37,3 +38,72 @@ def clickhouse_database() -> str:
 
 def is_chdb(dsn: str) -> bool:
     return dsn.startswith("chdb:")
+
+
+# Web metrics (issue 5): retention, which metrics are averages, anomaly threshold, bad-file policy.
+WEB_TTL_DAYS = "ANALYTICS_WEB_TTL_DAYS"
+WEB_GAUGE_METRICS = "ANALYTICS_WEB_GAUGE_METRICS"
+WEB_ANOMALY_Z = "ANALYTICS_WEB_ANOMALY_Z"
+WEB_MAX_BAD_ROWS_PCT = "ANALYTICS_WEB_MAX_BAD_ROWS_PCT"
+WEB_FUTURE_TOLERANCE_MINUTES = "ANALYTICS_WEB_FUTURE_TOLERANCE_MINUTES"
+WEB_START_DATE = "ANALYTICS_WEB_START_DATE"
+
+DEFAULT_WEB_GAUGE_METRICS = ("bounce_rate", "conversion_rate", "avg_session_duration_s", "page_load_time_ms")
+
+
+def landing_dir(kind: str) -> Path:
+    """`$ANALYTICS_DATA_DIR/landing/<kind>/` (e.g. `web`)."""
+    return data_dir() / "landing" / kind
+
+
+def _number(name: str, default: float, *, minimum: float, integer: bool = False) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise SettingError(f"{name}: {raw!r} is not {kind}") from None
+    if not value >= minimum or value != value or value in (float("inf"), float("-inf")):
+        raise SettingError(f"{name}: {raw!r} must be a finite number >= {minimum}")
+    return value
+
+
+def web_ttl_days() -> int:
+    """Days `website_metrics` keeps raw points (0 = forever). The hourly rollup keeps everything."""
+    return int(_number(WEB_TTL_DAYS, 90, minimum=0, integer=True))
+
+
+def web_gauge_metrics() -> tuple[str, ...]:
+    """Metrics whose hourly/daily value is the average of their points (rates, durations);
+    every other metric is additive (its value is the sum)."""
+    raw = os.environ.get(WEB_GAUGE_METRICS)
+    if raw is None:
+        return DEFAULT_WEB_GAUGE_METRICS
+    return tuple(sorted({name.strip() for name in raw.split(",") if name.strip()}))
+
+
+def web_anomaly_z() -> float:
+    """|z| above which an hour is an anomaly."""
+    return _number(WEB_ANOMALY_Z, 3.0, minimum=0.5)
+
+
+def web_max_bad_rows_pct() -> float:
+    """A file with more bad rows than this share is rejected whole (its good rows wait in the file)."""
+    return _number(WEB_MAX_BAD_ROWS_PCT, 10.0, minimum=0)
+
+
+def web_future_tolerance_minutes() -> int:
+    """How far past the load time a point's timestamp may be (clock skew) before it is refused."""
+    return int(_number(WEB_FUTURE_TOLERANCE_MINUTES, 10, minimum=0, integer=True))
+
+
+def web_start_date() -> str:
+    """The first day of the web analyses' daily partitions (ISO date)."""
+    raw = (os.environ.get(WEB_START_DATE) or "2024-01-01").strip()
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        raise SettingError(f"{WEB_START_DATE}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
+    return raw

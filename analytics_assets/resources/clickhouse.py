@@ -71,6 +71,11 @@ class Warehouse:
         with self._redacted_errors():
             self.client.insert_arrow(quote_identifier(table, what="table"), data)
 
+    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        """Insert a few Python rows (registries, state marks); bulk data goes as Arrow."""
+        with self._redacted_errors():
+            self.client.insert(quote_identifier(table, what="table"), list(rows), column_names=list(columns))
+
     def raw_insert(self, table: str, columns: Sequence[str], data: bytes, *, fmt: str) -> None:
         """Insert data already in a ClickHouse input format (e.g. TabSeparated)."""
         with self._redacted_errors():

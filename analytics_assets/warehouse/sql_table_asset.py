@@ -54,6 +54,30 @@ class GateFailed(Exception):
     pass
 
 
+def gate_check_specs(asset: str, gates: tuple[Gate, ...]) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(g.name, asset=asset, blocking=True, description=g.description) for g in gates]
+
+
+def run_gates(wh, gates: tuple[Gate, ...], staging: str, params: Mapping[str, Any],
+              results: list[dg.AssetCheckResult]) -> None:
+    """Run each gate over `staging`, record its result, raise GateFailed if any failed."""
+    for gate in gates:
+        (failures, detail), = wh.rows(render_sql(gate.sql, target=staging), params)
+        results.append(dg.AssetCheckResult(
+            check_name=gate.name, passed=failures == 0,
+            metadata={"failures": int(failures), "detail": detail, "as_of": params["as_of"].isoformat()},
+        ))
+    if any(not r.passed for r in results):
+        raise GateFailed()
+
+
+def gate_failure(table: str, results: list[dg.AssetCheckResult]) -> dg.Failure:
+    """The step's failure once the check results are yielded: names the failed gates."""
+    failed = [r.check_name for r in results if not r.passed]
+    return dg.Failure(f"{table}: gate(s) {', '.join(failed)} failed; the previous version is kept",
+                      allow_retries=False)
+
+
 def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
     @dg.asset(
         name=table.name,
@@ -62,10 +86,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         kinds={"clickhouse"},
         pool=clickhouse_pool(),
         description=f"{table.description} Replaced atomically; gates run on the new version before the swap.",
-        check_specs=[
-            dg.AssetCheckSpec(g.name, asset=table.name, blocking=True, description=g.description)
-            for g in table.gates
-        ],
+        check_specs=gate_check_specs(table.name, table.gates),
     )
     def sql_table(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         started = time.monotonic()
@@ -77,25 +98,14 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             wh.command(render_sql(load_sql(table.sql_dir / f"{table.name}.sql"), target=staging), params)
 
         def gates(staging: str) -> None:
-            for gate in table.gates:
-                (failures, detail), = wh.rows(render_sql(gate.sql, target=staging), params)
-                results.append(dg.AssetCheckResult(
-                    check_name=gate.name, passed=failures == 0,
-                    metadata={"failures": int(failures), "detail": detail, "as_of": as_of.isoformat()},
-                ))
-            if any(not r.passed for r in results):
-                raise GateFailed()
+            run_gates(wh, table.gates, staging, params, results)
 
         with clickhouse.get_client() as wh:
             try:
                 replace_table(wh, table.name, build, gates)
             except GateFailed:
-                failed = [r.check_name for r in results if not r.passed]
                 yield from results
-                raise dg.Failure(
-                    f"{table.name}: gate(s) {', '.join(failed)} failed; the previous version is kept",
-                    allow_retries=False,
-                ) from None
+                raise gate_failure(table.name, results) from None
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)
         metadata = {

@@ -99,3 +99,44 @@ def markdown_preview(wh, table: str, limit: int = 10) -> str:
     rows = ["| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in row) + " |"
             for row in result.result_rows]
     return "\n".join([header, rule, *rows])
+
+
+def replace_partitions(
+    wh,
+    table: str,
+    build: Callable[[str], None],
+    partition_ids: list[str],
+    checks: Callable[[str], None] | None = None,
+) -> None:
+    """Rebuild some partitions of `table`: `build(staging)` creates and fills a staging table
+    of the same structure with rows for those partitions only, `checks(staging)` may refuse
+    it, then each partition is swapped in with `REPLACE PARTITION` (atomic per partition; a
+    partition the build left empty is dropped). Other partitions are not touched."""
+    with scratch_tables(wh, table) as (staging,):
+        build(staging)
+        if checks is not None:
+            checks(staging)
+        if not wh.table_exists(table):
+            wh.command(f"CREATE TABLE {quote_identifier(table)} AS {quote_identifier(staging)}")
+        else:
+            _same_structure(wh, table, staging)
+        built = {pid for (pid,) in wh.rows(
+            "SELECT DISTINCT partition_id FROM system.parts WHERE database = {db:String} AND table = {t:String}"
+            " AND active", {"db": wh.database, "t": staging})}
+        unexpected = built - set(partition_ids)
+        if unexpected:
+            raise ValueError(f"{table}: the build wrote partitions {sorted(unexpected)} outside {partition_ids}")
+        for pid in partition_ids:
+            action = f"REPLACE PARTITION ID {{pid:String}} FROM {quote_identifier(staging)}" if pid in built \
+                else "DROP PARTITION ID {pid:String}"
+            wh.command(f"ALTER TABLE {quote_identifier(table)} {action}", {"pid": pid})
+
+
+def _same_structure(wh, table: str, staging: str) -> None:
+    def columns(name: str) -> list[tuple]:
+        return wh.rows("SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}"
+                       " ORDER BY position", {"db": wh.database, "t": name})
+    if columns(table) != columns(staging):
+        raise ValueError(
+            f"{table}: the table's columns differ from what the code now builds; partitions cannot be swapped "
+            f"into it. Rename or drop {table} and backfill every partition.")
