@@ -21,6 +21,12 @@ def test_contract_names():
     assert {s.name for s in defs.sensors} >= {"source_changed_sensor", "sales_dashboard_after_ingest"}
     assert {"sales_fact", "dashboard_daily_metrics", "dashboard_category_performance", "dashboard_regional_breakdown",
             "dashboard_yoy_comparison", "dashboard_top_customers", "dashboard_top_products"} <= keys
+    assert {"website_metrics", "website_metrics_hourly", "website_metrics_moving_average", "website_metrics_yoy",
+            "website_metrics_anomalies", "website_metrics_seasonality"} <= keys
+    for job in ("web_analytics_job", "web_analyses_job"):
+        assert defs.resolve_job_def(job) is not None
+    assert "web_analyses_hourly" in {s.name for s in defs.schedules}
+    assert {"web_landing_sensor", "web_analyses_for_loaded_days"} <= {s.name for s in defs.sensors}
     ingest = [k for k in keys if k.startswith("raw_")]
     for key in ingest:
         spec = graph.get(dg.AssetKey(key))
