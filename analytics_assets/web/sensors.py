@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 
 from analytics_assets import settings
+from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.web.landing import list_landing_files
 from analytics_assets.web.load import RAW
 from analytics_assets.web.schedules import web_analytics_job, web_analyses_job
@@ -31,11 +32,13 @@ def web_landing_sensor(context: dg.SensorEvaluationContext):
     if not changed:
         return dg.SkipReason(f"no new or changed files in {folder}")
     batch = json.dumps({name: current[name] for name in changed}, sort_keys=True)
-    today = datetime.now(timezone.utc).date()
+    # The tick is the run's logical time (kept in its tags, so a rerun means the same): today's
+    # analyses use the whole hours before it, and a day still in progress is marked incomplete.
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     return dg.RunRequest(
         run_key=f"landing-{hashlib.sha1(batch.encode()).hexdigest()[:16]}",
-        partition_key=today.isoformat(),
-        tags={LANDING_TAG: _shorten(", ".join(changed))},
+        partition_key=now.date().isoformat(),
+        tags={LANDING_TAG: _shorten(", ".join(changed)), AS_OF_TAG: now.isoformat()},
     )
 
 
