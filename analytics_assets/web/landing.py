@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import queue
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,16 @@ def source_file_id(sha: str) -> int:
     return int(sha[:16], 16)
 
 
+def uncompressed_size(file: LandingFile) -> int:
+    """Bytes of text the file holds: a gzip member records it (mod 2**32) in its last 4 bytes."""
+    if not file.gzipped or file.size < 18:
+        return file.size
+    with file.path.open("rb") as f:
+        f.seek(-4, 2)
+        recorded = int.from_bytes(f.read(4), "little")
+    return max(recorded, file.size)  # a file over 4 GiB wraps around: at least its own size
+
+
 def _open(file: LandingFile):
     return gzip.open(file.path, "rb") if file.gzipped else file.path.open("rb")
 
@@ -143,3 +155,41 @@ def csv_columns(file: LandingFile) -> dict[str, int]:
         )
     positions = {f"{name}_col": (names.index(name) + 1 if name in names else 0) for name in CSV_REQUIRED + CSV_OPTIONAL}
     return {**positions, "columns": len(names)}
+
+
+def prefetched(items: Iterable, depth: int = 2) -> Iterator:
+    """`items`, produced by a background thread up to `depth` ahead: decompressing and splitting
+    the next chunk (zlib and numpy release the GIL) overlaps ClickHouse taking the current one.
+    An exception in the producer is raised here, where the item would have been."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            buffer.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="landing-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()

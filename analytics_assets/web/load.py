@@ -13,7 +13,7 @@ and the file stays in the folder, so a corrected file under a new name loads in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +28,8 @@ from analytics_assets.web.landing import (
     csv_columns,
     line_chunks,
     list_landing_files,
+    prefetched,
+    uncompressed_size,
     sha256,
     source_file_id,
 )
@@ -39,11 +41,12 @@ HOURLY_MV = "website_metrics_hourly_mv"
 FILES = "website_metrics_files"
 QUARANTINE = "website_metrics_quarantine"
 
-LINES_COLUMNS = "(source_file_id UInt64, line_no UInt64, line String) ENGINE = MergeTree ORDER BY (source_file_id, line_no)"
+# Scratch tables in memory (batches bound them): parsed keeps a bad row's line, not a good one's.
+LINES_COLUMNS = "(source_file_id UInt64, line_no UInt64, line String) ENGINE = Memory"
 PARSED_COLUMNS = (
     "(source_file_id UInt64, line_no UInt64, timestamp DateTime('UTC'), metric_name String, metric_value Float64,"
     " dimensions Map(String, String), tags Array(String), error String, line String)"
-    " ENGINE = MergeTree ORDER BY (source_file_id, line_no)"
+    " ENGINE = Memory"
 )
 
 # What JSONExtract reads from each NDJSON line. Strings for the scalars: the SQL checks them.
@@ -134,10 +137,28 @@ def load_landing_files(wh, folder: Path, *, run_id: str, loaded_at: datetime, ma
             report.files.append(FileOutcome(file.name, sha, "skipped", detail=f"same content as {twin}"))
         else:
             new.append((file, sha))
-    if new:
-        report.files.extend(_load(wh, new, run_id=run_id, loaded_at=loaded_at, max_bad_rows_pct=max_bad_rows_pct,
+    for batch in _batches(new):
+        report.files.extend(_load(wh, batch, run_id=run_id, loaded_at=loaded_at, max_bad_rows_pct=max_bad_rows_pct,
                                   latest=loaded_at + future_tolerance))
     return report
+
+
+# Lines are staged in memory: files load in batches of about this many uncompressed bytes.
+BATCH_BYTES = 256 << 20
+
+
+def _batches(files: list[tuple[LandingFile, str]]) -> Iterator[list[tuple[LandingFile, str]]]:
+    batch: list[tuple[LandingFile, str]] = []
+    size = 0
+    for file, sha in files:
+        estimate = uncompressed_size(file)
+        if batch and size + estimate > BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append((file, sha))
+        size += estimate
+    if batch:
+        yield batch
 
 
 def _take_out_interrupted_loads(wh, run_id: str) -> list[str]:
@@ -175,7 +196,7 @@ def _load(wh, files: list[tuple[LandingFile, str]], *, run_id: str, loaded_at: d
         for file, sha in files:
             try:
                 csv_layout = csv_columns(file) if file.fmt == "csv" else None
-                for chunk in line_chunks(file, ids[sha]):
+                for chunk in prefetched(line_chunks(file, ids[sha])):
                     wh.insert_arrow(lines, chunk)
             except LandingFileError as exc:
                 outcomes[sha] = FileOutcome(file.name, sha, "rejected", detail=str(exc))

@@ -25,7 +25,7 @@ SELECT
         dimensions_error != '', dimensions_error,
         tags_error != '', tags_error,
         '') AS error,
-    line
+    if(error = '', '', line)
 FROM (
     SELECT
         *,
