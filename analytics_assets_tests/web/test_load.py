@@ -216,3 +216,21 @@ def test_points_past_the_future_tolerance_are_quarantined(landing, clickhouse, m
     assert rows(clickhouse, "SELECT metric_value FROM website_metrics") == [(1.0,)]
     assert "in the future" in rows(clickhouse, "SELECT reason FROM website_metrics_quarantine")[0][0]
     assert check_results(result)["website_metrics:timestamps_not_in_future"] is True
+
+
+def test_many_files_load_in_several_batches_with_the_same_result(landing, clickhouse, monkeypatch):
+    monkeypatch.setattr(web_load, "BATCH_BYTES", 400)  # a batch per file or two
+    batches = []
+    real_load = web_load._load
+    monkeypatch.setattr(web_load, "_load", lambda wh, files, **kw: batches.append(len(files)) or real_load(wh, files, **kw))
+    for i in range(5):
+        write_ndjson(landing, f"f{i}.ndjson.gz", [point(f"2026-03-0{i + 1} 10:00:00", "x", float(i)),
+                                                  point(f"2026-03-0{i + 1} 11:00:00", "x", 1.5)], gz=True)
+    write_lines(landing, "f5.ndjson", ["oops", GOOD[0]])
+    result = load(clickhouse)
+    metadata = result.asset_materializations_for_node("website_metrics")[0].metadata
+    assert (metadata["files_loaded"].value, metadata["rows_loaded"].value, metadata["rows_quarantined"].value) == (6, 11, 1)
+    assert len(batches) >= 3 and sum(batches) == 6
+    assert rows(clickhouse, "SELECT count(), sum(metric_value) FROM website_metrics") == [(11, 10 + 7.5 + 10)]
+    assert rows(clickhouse, "SELECT uniqExact(run_id), countIf(status = 'loaded') FROM website_metrics_files") == [(1, 6)]
+    assert all(check_results(result).values())
