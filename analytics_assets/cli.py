@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--activity", action="store_true",
                      help="instead: apply one hour of activity (new sales, status changes) to existing data")
     gen.set_defaults(func=cmd_generate)
+
+    from analytics_assets.datamarts.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

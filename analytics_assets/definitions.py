@@ -26,6 +26,9 @@ from analytics_assets.sales.schedules import (
     sales_dashboard_hourly_schedule,
     sales_dashboard_job,
 )
+from analytics_assets.datamarts.assets import datamart_definitions
+from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
+from analytics_assets.web import load as web_tables
 from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
 from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
@@ -37,8 +40,15 @@ def _from_env(name: str):
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
+core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, website_metrics, *analysis_assets]
+# Datamarts come from spec files; none may take the name of one of our tables.
+internal_tables = {SALES_FACT_STATE, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
+                   web_tables.QUARANTINE}
+datamart_assets, datamart_schedules, _ = datamart_definitions(
+    {key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
+
 defs = dg.Definitions(
-    assets=[*replica_assets, sales_fact, *mart_assets, *customer_assets, website_metrics, *analysis_assets],
+    assets=[*core_assets, *datamart_assets],
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
     jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
           web_analyses_job],
@@ -48,6 +58,7 @@ defs = dg.Definitions(
         sales_dashboard_hourly_schedule,
         customer_segmentation_daily_schedule,
         web_analyses_hourly_schedule,
+        *datamart_schedules,
     ],
     sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days],
     resources={

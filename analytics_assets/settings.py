@@ -107,3 +107,19 @@ def web_start_date() -> str:
     except ValueError:
         raise SettingError(f"{WEB_START_DATE}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
     return raw
+
+
+DATAMARTS_DIR = "ANALYTICS_DATAMARTS_DIR"
+EXPORTS_DIR = "ANALYTICS_EXPORTS_DIR"
+
+
+def datamarts_dir() -> Path:
+    """Where `analytics-assets datamart create` writes specs and the code location reads them."""
+    raw = os.environ.get(DATAMARTS_DIR)
+    return Path(raw).expanduser().resolve() if raw else data_dir() / "datamarts"
+
+
+def exports_dir() -> Path:
+    """Where the datamarts' Excel exports are written."""
+    raw = os.environ.get(EXPORTS_DIR)
+    return Path(raw).expanduser().resolve() if raw else data_dir() / "exports"

@@ -27,6 +27,8 @@ def test_contract_names():
         assert defs.resolve_job_def(job) is not None
     assert "web_analyses_hourly" in {s.name for s in defs.schedules}
     assert {"web_landing_sensor", "web_analyses_for_loaded_days"} <= {s.name for s in defs.sensors}
+    assert {"sales_dashboard_dm", "category_monthly_dm"} <= keys  # the shipped datamart examples
+    assert "sales_dashboard_dm_refresh" in {s.name for s in defs.schedules}
     ingest = [k for k in keys if k.startswith("raw_")]
     for key in ingest:
         spec = graph.get(dg.AssetKey(key))

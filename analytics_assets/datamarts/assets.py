@@ -1,0 +1,106 @@
+"""Each datamart spec becomes an asset (named after the datamart, depending on the tables its
+query reads) and, when `refresh_strategy` is `scheduled`, a schedule named after it.
+
+Specs come from the package's examples and `$ANALYTICS_DATAMARTS_DIR`, read when the code
+location loads (a definitions reload picks up new files). A spec that does not validate is left
+out with a warning naming the file, rather than taking every other asset down with it;
+`analytics-assets datamart validate` says what is wrong.
+"""
+
+import logging
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from analytics_assets import settings
+from analytics_assets.datamarts.build import gates, refresh
+from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_specs
+from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.resources import ClickHouseResource
+from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.sql_table_asset import GateFailed, gate_check_specs, gate_failure
+from analytics_assets.warehouse.tables import markdown_preview
+
+DATAMARTS_GROUP = "datamarts"
+EXAMPLES = Path(__file__).with_name("specs")
+log = logging.getLogger(__name__)
+
+
+def spec_folders() -> list[Path]:
+    return [EXAMPLES, settings.datamarts_dir()]
+
+
+def query_parameters(spec: DatamartSpec, as_of) -> dict:
+    """A query may use the run's logical time as `{as_of:DateTime64(6, 'UTC')}` or `{as_of_date:Date32}`."""
+    return {"as_of": as_of, "as_of_date": as_of.date()}
+
+
+def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(table) for table in spec.tables]
+    automation = dg.AutomationCondition.eager() if spec.refresh_strategy == "on_upstream_change" else None
+    external = sorted(t for t in spec.tables if t not in known)
+
+    @dg.asset(
+        name=spec.name,
+        group_name=DATAMARTS_GROUP,
+        deps=deps,
+        kinds={"clickhouse", "view" if spec.type == "view" else "table"},
+        owners=list(spec.owners) or None,
+        pool=clickhouse_pool(),
+        automation_condition=automation,
+        description=(spec.description or f"Datamart {spec.name}") + f" ({spec.type}; spec: {Path(spec.source).name})",
+        check_specs=gate_check_specs(spec.name, gates(spec)),
+        metadata={"spec": dg.MetadataValue.path(spec.source), "query": dg.MetadataValue.md(f"```sql\n{spec.query}\n```"),
+                  "refresh": spec.refresh_schedule or spec.refresh_strategy,
+                  **({"reads_tables_outside_the_graph": ", ".join(external)} if external else {})},
+    )
+    def datamart(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        started = time.monotonic()
+        as_of = resolve_as_of(context)
+        params = query_parameters(spec, as_of)
+        results: list[dg.AssetCheckResult] = []
+        with clickhouse.get_client() as wh:
+            try:
+                refresh(wh, spec, params, results)
+            except GateFailed:
+                yield from results
+                raise gate_failure(spec.name, results) from None
+            rows = wh.row_count(spec.name)
+            preview = markdown_preview(wh, spec.name)
+        yield dg.MaterializeResult(
+            metadata={"dagster/row_count": rows, "as_of": as_of.isoformat(),
+                      "duration_s": round(time.monotonic() - started, 3), "preview": dg.MetadataValue.md(preview)},
+            check_results=results,
+        )
+
+    return datamart
+
+
+def build_datamart_schedule(spec: DatamartSpec) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=f"{spec.name}_refresh",
+        cron_schedule=spec.refresh_schedule,
+        execution_timezone="UTC",
+        target=dg.AssetSelection.assets(spec.name),
+        description=f"Refreshes datamart {spec.name} ({spec.refresh_schedule} UTC).",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+
+
+def datamart_definitions(reserved: set[str]) -> tuple[list[dg.AssetsDefinition], list[dg.ScheduleDefinition],
+                                                      list[SpecError]]:
+    """Assets and schedules for every valid spec; `reserved` are names the datamarts may not take
+    (every other asset and table of ours)."""
+    specs, errors = load_specs(spec_folders())
+    assets, schedules = [], []
+    for spec in specs:
+        if spec.name in reserved:
+            errors.append(SpecError(spec.source, [("name", f"{spec.name!r} is already a table of ours")]))
+            continue
+        assets.append(build_datamart_asset(spec, reserved | {s.name for s in specs}))
+        if spec.refresh_strategy == "scheduled":
+            schedules.append(build_datamart_schedule(spec))
+    for error in errors:
+        log.warning("datamart spec left out: %s", error)
+    return assets, schedules, errors

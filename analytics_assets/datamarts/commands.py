@@ -1,0 +1,197 @@
+"""`analytics-assets datamart create|validate|list|show` and `export excel`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analytics_assets import settings
+from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_spec, load_specs, parse_spec
+
+
+def _reserved() -> set[str]:
+    """Names a datamart may not take: our other assets and internal tables."""
+    from analytics_assets import definitions
+
+    return {key.to_user_string() for a in definitions.core_assets for key in a.keys} | definitions.internal_tables
+
+
+def _verified(spec: DatamartSpec) -> DatamartSpec:
+    """ClickHouse's verdict on top of the static checks (raises SpecError)."""
+    from analytics_assets.datamarts.build import verify
+    from analytics_assets.resources import ClickHouseResource
+
+    problems = []
+    if spec.name in _reserved():
+        problems.append(("name", f"{spec.name!r} is already a table of ours"))
+    from analytics_assets.datamarts.assets import query_parameters
+    from analytics_assets.logical_time import resolve_as_of
+
+    with ClickHouseResource().get_client() as wh:
+        problems += verify(wh, spec, query_parameters(spec, resolve_as_of()))
+    if problems:
+        raise SpecError(spec.source, problems)
+    return spec
+
+
+def _print_problems(error: SpecError) -> None:
+    print(f"{error.source}: invalid", file=sys.stderr)
+    for field_name, message in error.problems:
+        print(f"  {field_name}: {message}", file=sys.stderr)
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    folder = settings.datamarts_dir()
+    if args.from_file:
+        import yaml
+
+        data = yaml.safe_load(Path(args.from_file).read_text(encoding="utf-8"))
+        source = args.from_file
+    else:
+        query = Path(args.query_file).read_text(encoding="utf-8") if args.query_file else args.query
+        data = {"name": args.name, "type": args.type, "query": query, "description": args.description,
+                "refresh_strategy": "scheduled" if args.schedule else args.strategy,
+                "refresh_schedule": args.schedule, "indexes": args.indexes, "owners": args.owner or None,
+                "partition_by": args.partition_by, "excel": args.excel}
+        checks = {"min_rows": args.min_rows, "not_null": args.not_null, "unique_key": args.unique_key}
+        data["checks"] = {k: v for k, v in checks.items() if v} or None
+        data = {k: v for k, v in data.items() if v not in (None, "", False)}
+        source = f"datamart {args.name}"
+    try:
+        spec = _verified(parse_spec(data, source=source))
+    except SpecError as exc:
+        _print_problems(exc)
+        return 1
+    path = folder / f"{spec.name}.yaml"
+    taken = {s.name: s.source for s in load_specs([p for p in _folders() if p != folder])[0]}
+    if spec.name in taken:
+        print(f"error: {spec.name} is already defined by {taken[spec.name]}", file=sys.stderr)
+        return 1
+    if path.exists() and not args.force:
+        print(f"error: {path} exists (--force replaces it)", file=sys.stderr)
+        return 1
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(spec.to_yaml(), encoding="utf-8")
+    tmp.replace(path)
+    print(f"created {path}")
+    print("reload the code location (or restart dagster dev) to see it; materialize it with:")
+    print(f"  dagster asset materialize -m analytics_assets.definitions --select {spec.name}")
+    return 0
+
+
+def _folders() -> list[Path]:
+    from analytics_assets.datamarts.assets import spec_folders
+
+    return spec_folders()
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for raw in args.paths:
+        try:
+            spec = _verified(load_spec(Path(raw)))
+        except SpecError as exc:
+            _print_problems(exc)
+            failed += 1
+            continue
+        schedule = f", {spec.refresh_schedule} UTC" if spec.refresh_schedule else ""
+        print(f"{raw}: ok: {spec.name} ({spec.type}, {spec.refresh_strategy}{schedule}; "
+              f"reads {', '.join(spec.tables) or 'no table'})")
+    return 1 if failed else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    specs, errors = load_specs(_folders())
+    print(f"{'name':<32} {'type':<18} {'refresh':<22} spec")
+    for spec in sorted(specs, key=lambda s: s.name):
+        print(f"{spec.name:<32} {spec.type:<18} {spec.refresh_schedule or spec.refresh_strategy:<22} {spec.source}")
+    for error in errors:
+        print(f"{'(invalid)':<32} {'':<18} {'':<22} {error}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from analytics_assets.resources import ClickHouseResource
+
+    specs, _ = load_specs(_folders())
+    spec = next((s for s in specs if s.name == args.name), None)
+    if spec is None:
+        print(f"error: no datamart named {args.name!r} (see: analytics-assets datamart list)", file=sys.stderr)
+        return 1
+    print(f"# {spec.source}")
+    print(spec.to_yaml(), end="")
+    print(f"# reads: {', '.join(spec.tables) or 'no table'}")
+    if spec.refresh_strategy == "scheduled":
+        print(f"# schedule: {spec.name}_refresh ({spec.refresh_schedule} UTC)")
+    with ClickHouseResource().get_client() as wh:
+        state = wh.rows("SELECT engine, total_rows, total_bytes, metadata_modification_time FROM system.tables"
+                        " WHERE database = {db:String} AND name = {t:String}", {"db": wh.database, "t": spec.name})
+    if state:
+        engine, rows, size, modified = state[0]
+        print(f"# in ClickHouse: {engine}, {rows if rows is not None else '-'} rows, "
+              f"{(size or 0) / 2**20:.1f} MiB, last built {modified} UTC")
+    else:
+        print("# in ClickHouse: not built yet")
+    return 0
+
+
+def cmd_export_excel(args: argparse.Namespace) -> int:
+    from analytics_assets.exports.excel import export_table
+    from analytics_assets.resources import ClickHouseResource
+    from analytics_assets.warehouse.identifiers import validate_identifier
+
+    validate_identifier(args.name, what="NAME")
+    specs, _ = load_specs(_folders())
+    spec = next((s for s in specs if s.name == args.name), None)
+    output = Path(args.output) if args.output else settings.exports_dir() / f"{args.name}.xlsx"
+    with ClickHouseResource().get_client() as wh:
+        result = export_table(wh, args.name, output, title=args.name,
+                              description=spec.description if spec else "", split=not args.no_split)
+    print(f"wrote {result.path}: {result.rows:,} rows on {', '.join(result.sheets)}; {result.charts} chart(s)")
+    return 0
+
+
+def add_commands(sub) -> None:
+    datamart = sub.add_parser("datamart", help="datamart specs: create, validate, list, show")
+    actions = datamart.add_subparsers(dest="action", required=True)
+
+    create = actions.add_parser("create", help="validate a datamart (with ClickHouse) and write its spec file")
+    create.add_argument("name", nargs="?")
+    what = create.add_mutually_exclusive_group(required=True)
+    what.add_argument("--query", help="one ClickHouse SELECT")
+    what.add_argument("--query-file", help="a file holding the SELECT")
+    what.add_argument("--from-file", help="a spec YAML file to validate and add")
+    create.add_argument("--type", choices=["table", "view", "materialized_view"], default="table")
+    create.add_argument("--schedule", help="cron (UTC); implies refresh_strategy scheduled")
+    create.add_argument("--strategy", choices=["manual", "on_upstream_change"], default="manual")
+    create.add_argument("--description", default="")
+    create.add_argument("--indexes", help="sort key columns, comma-separated")
+    create.add_argument("--owner", action="append", help="e-mail or team:<name> (repeatable)")
+    create.add_argument("--partition-by", help="column or toYYYYMM(column) etc.")
+    create.add_argument("--min-rows", type=int)
+    create.add_argument("--not-null", help="columns, comma-separated")
+    create.add_argument("--unique-key", help="columns, comma-separated")
+    create.add_argument("--excel", action="store_true", help="also keep an Excel export up to date")
+    create.add_argument("--force", action="store_true", help="replace an existing spec of the same name")
+    create.set_defaults(func=cmd_create)
+
+    validate = actions.add_parser("validate", help="check spec files (exit 1 on any problem)")
+    validate.add_argument("paths", nargs="+")
+    validate.set_defaults(func=cmd_validate)
+
+    listing = actions.add_parser("list", help="every datamart spec, and the invalid ones")
+    listing.set_defaults(func=cmd_list)
+
+    show = actions.add_parser("show", help="a datamart's spec and its state in ClickHouse")
+    show.add_argument("name")
+    show.set_defaults(func=cmd_show)
+
+    export = sub.add_parser("export", help="export a datamart")
+    formats = export.add_subparsers(dest="format", required=True)
+    excel = formats.add_parser("excel", help="a workbook: data, summary, charts")
+    excel.add_argument("name")
+    excel.add_argument("--output", help=f"default ${settings.EXPORTS_DIR} (default $ANALYTICS_DATA_DIR/exports)/NAME.xlsx")
+    excel.add_argument("--no-split", action="store_true", help="refuse rather than split past Excel's row limit")
+    excel.set_defaults(func=cmd_export_excel)
