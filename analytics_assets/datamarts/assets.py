@@ -19,7 +19,7 @@ from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_specs
 from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.sql_table_asset import GateFailed, gate_check_specs, gate_failure
+from analytics_assets.warehouse.sql_table_asset import gate_check_specs, gated
 from analytics_assets.warehouse.tables import markdown_preview
 
 DATAMARTS_GROUP = "datamarts"
@@ -61,11 +61,7 @@ def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefini
         params = query_parameters(spec, as_of)
         results: list[dg.AssetCheckResult] = []
         with clickhouse.get_client() as wh:
-            try:
-                refresh(wh, spec, params, results)
-            except GateFailed:
-                yield from results
-                raise gate_failure(spec.name, results) from None
+            yield from gated(spec.name, results, lambda: refresh(wh, spec, params, results))
             rows = wh.row_count(spec.name)
             preview = markdown_preview(wh, spec.name)
         yield dg.MaterializeResult(

@@ -71,11 +71,16 @@ def run_gates(wh, gates: tuple[Gate, ...], staging: str, params: Mapping[str, An
         raise GateFailed()
 
 
-def gate_failure(table: str, results: list[dg.AssetCheckResult]) -> dg.Failure:
-    """The step's failure once the check results are yielded: names the failed gates."""
-    failed = [r.check_name for r in results if not r.passed]
-    return dg.Failure(f"{table}: gate(s) {', '.join(failed)} failed; the previous version is kept",
-                      allow_retries=False)
+def gated(table: str, results: list[dg.AssetCheckResult], build: Callable[[], None]):
+    """Run `build` (which runs the gates into `results`); if a gate refused the new version,
+    yield the check results, then fail the step naming the failed gates."""
+    try:
+        build()
+    except GateFailed:
+        yield from results
+        failed = [r.check_name for r in results if not r.passed]
+        raise dg.Failure(f"{table}: gate(s) {', '.join(failed)} failed; the previous version is kept",
+                         allow_retries=False) from None
 
 
 def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
@@ -101,11 +106,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             run_gates(wh, table.gates, staging, params, results)
 
         with clickhouse.get_client() as wh:
-            try:
-                replace_table(wh, table.name, build, gates)
-            except GateFailed:
-                yield from results
-                raise gate_failure(table.name, results) from None
+            yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)
         metadata = {

@@ -22,9 +22,8 @@ from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.sql import load_sql, render_sql
 from analytics_assets.warehouse.sql_table_asset import (
     Gate,
-    GateFailed,
     gate_check_specs,
-    gate_failure,
+    gated,
     run_gates,
     unique_key,
 )
@@ -129,11 +128,7 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
         params = analysis_parameters(first_day, last_day, resolve_as_of(context))
         results: list[dg.AssetCheckResult] = []
         with clickhouse.get_client() as wh:
-            try:
-                build_analysis(wh, analysis, params, results)
-            except GateFailed:
-                yield from results
-                raise gate_failure(analysis.name, results) from None
+            yield from gated(analysis.name, results, lambda: build_analysis(wh, analysis, params, results))
             rows = wh.scalar(f"SELECT count() FROM {analysis.name} WHERE date BETWEEN {{a:Date}} AND {{b:Date}}",
                              {"a": first_day, "b": last_day})
             extra = {}
