@@ -67,6 +67,28 @@ class Warehouse:
         with self._redacted_errors():
             return self.client.query_arrow(sql, parameters=dict(parameters or {}))
 
+    @contextmanager
+    def query_column_block_stream(
+        self, sql: str, parameters: Mapping[str, Any] | None = None
+    ) -> Iterator[Iterator[Sequence[Sequence[Any]]]]:
+        """Blocks of the result (one sequence of Python values per column) as the engine makes
+        them, so a big result never sits in memory. Native format, because clickhouse-connect's
+        chDB backend materializes ArrowStream results whole. Run no other query on this client
+        inside the block: chDB refuses while a stream is open."""
+        with self._redacted_errors():
+            stream = self.client.query_column_block_stream(sql, parameters=dict(parameters or {}))
+
+        def blocks(source: Iterator[Sequence[Sequence[Any]]]) -> Iterator[Sequence[Sequence[Any]]]:
+            while True:
+                with self._redacted_errors():
+                    block = next(source, None)
+                if block is None:
+                    return
+                yield block
+
+        with stream as source:
+            yield blocks(iter(source))
+
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         with self._redacted_errors():
             self.client.insert_arrow(quote_identifier(table, what="table"), data)
