@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingError, ValueError, TimeoutError, LocalPostgresError) as exc:
+    except (SettingError, ValueError, LookupError, TimeoutError, LocalPostgresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

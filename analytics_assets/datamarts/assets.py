@@ -73,12 +73,43 @@ def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefini
     return datamart
 
 
+def build_excel_asset(spec: DatamartSpec) -> dg.AssetsDefinition:
+    """The datamart as a workbook in $ANALYTICS_EXPORTS_DIR, rewritten after each refresh."""
+
+    @dg.asset(
+        name=excel_asset_name(spec),
+        group_name=DATAMARTS_GROUP,
+        deps=[spec.name],
+        kinds={"excel"},
+        owners=list(spec.owners) or None,
+        pool=clickhouse_pool(),
+        automation_condition=dg.AutomationCondition.eager(),
+        description=f"{spec.name} as an Excel workbook: data, summary, charts ({settings.EXPORTS_DIR}/{spec.name}.xlsx).",
+    )
+    def excel(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        from analytics_assets.exports.excel import export_table
+
+        path = settings.exports_dir() / f"{spec.name}.xlsx"
+        with clickhouse.get_client() as wh:
+            result = export_table(wh, spec.name, path, title=spec.name, description=spec.description,
+                                  refreshed_at=resolve_as_of(context))
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(result.path)), "rows": result.rows, "sheets": ", ".join(result.sheets),
+            "charts": result.charts, "duration_s": round(result.seconds, 3)})
+
+    return excel
+
+
+def excel_asset_name(spec: DatamartSpec) -> str:
+    return f"{spec.name}_excel"
+
+
 def build_datamart_schedule(spec: DatamartSpec) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name=f"{spec.name}_refresh",
         cron_schedule=spec.refresh_schedule,
         execution_timezone="UTC",
-        target=dg.AssetSelection.assets(spec.name),
+        target=dg.AssetSelection.assets(spec.name, *([excel_asset_name(spec)] if spec.excel else [])),
         description=f"Refreshes datamart {spec.name} ({spec.refresh_schedule} UTC).",
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
@@ -95,6 +126,8 @@ def datamart_definitions(reserved: set[str]) -> tuple[list[dg.AssetsDefinition],
             errors.append(SpecError(spec.source, [("name", f"{spec.name!r} is already a table of ours")]))
             continue
         assets.append(build_datamart_asset(spec, reserved | {s.name for s in specs}))
+        if spec.excel:
+            assets.append(build_excel_asset(spec))
         if spec.refresh_strategy == "scheduled":
             schedules.append(build_datamart_schedule(spec))
     for error in errors:

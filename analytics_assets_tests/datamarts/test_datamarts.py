@@ -155,3 +155,27 @@ def test_the_command_line_creates_validates_lists_and_shows(orders, tmp_path, mo
     assert "daily_dm" in capsys.readouterr().out
     assert main(["datamart", "show", "daily_dm"]) == 0
     assert "not built yet" in capsys.readouterr().out
+
+
+def test_an_excel_datamart_keeps_a_workbook_and_the_cli_exports_any_datamart(orders, tmp_path, monkeypatch, capsys):
+    import openpyxl
+
+    from analytics_assets.datamarts.assets import build_excel_asset
+
+    monkeypatch.setenv("ANALYTICS_EXPORTS_DIR", str(tmp_path / "exports"))
+    the_spec = spec(excel=True)
+    result = dg.materialize([build_datamart_asset(the_spec, set()), build_excel_asset(the_spec)],
+                            resources={"clickhouse": orders}, tags={AS_OF_TAG: "2026-03-04T00:00:00+00:00"})
+    metadata = result.asset_materializations_for_node("orders_dm_excel")[0].metadata
+    assert metadata["rows"].value == 3 and metadata["charts"].value >= 1
+    book = openpyxl.load_workbook(tmp_path / "exports" / "orders_dm.xlsx")
+    data = [row for row in book["Data"].iter_rows(values_only=True)]
+    assert data[0][:4] == ("day", "region", "revenue", "orders") and len(data) == 4
+    assert book["Charts"]._charts
+
+    monkeypatch.setenv("ANALYTICS_CLICKHOUSE_DSN", orders.dsn)
+    out = tmp_path / "by-hand.xlsx"
+    assert main(["export", "excel", "orders_dm", "--output", str(out)]) == 0
+    assert "3 rows" in capsys.readouterr().out and out.exists()
+    assert main(["export", "excel", "no_such_dm", "--output", str(out)]) == 2
+    assert "no_such_dm" in capsys.readouterr().err
