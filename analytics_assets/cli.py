@@ -107,9 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="instead: apply one hour of activity (new sales, status changes) to existing data")
     gen.set_defaults(func=cmd_generate)
 
-    from analytics_assets.datamarts.commands import add_commands
+    from analytics_assets.datamarts.commands import add_commands as datamart_commands
+    from analytics_assets.reports.commands import add_commands as report_commands
 
-    add_commands(sub)
+    datamart_commands(sub)
+    report_commands(sub)
     return parser
 
 
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingError, ValueError, LookupError, TimeoutError, LocalPostgresError) as exc:
+    except (SettingError, ValueError, LookupError, OSError, RuntimeError, LocalPostgresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

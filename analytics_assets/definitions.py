@@ -27,6 +27,8 @@ from analytics_assets.sales.schedules import (
     sales_dashboard_job,
 )
 from analytics_assets.datamarts.assets import datamart_definitions
+from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
+from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
 from analytics_assets.web import load as web_tables
 from analytics_assets.web.analyses import analysis_assets
@@ -46,9 +48,18 @@ internal_tables = {SALES_FACT_STATE, web_tables.HOURLY_STATE, web_tables.HOURLY_
                    web_tables.QUARANTINE}
 datamart_assets, datamart_schedules, _ = datamart_definitions(
     {key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
+report_specs, report_assets, report_schedules, _ = report_definitions()
+
+
+def _smtp() -> SmtpResource:
+    """SMTP from ANALYTICS_SMTP_*: set variables become EnvVars (the UI shows names, not values)."""
+    fields = {name: (dg.EnvVar.int(var) if name == "port" else dg.EnvVar(var))
+              for name, var in settings.SMTP.items() if os.environ.get(var)}
+    return SmtpResource(**fields)
+
 
 defs = dg.Definitions(
-    assets=[*core_assets, *datamart_assets],
+    assets=[*core_assets, *datamart_assets, *report_assets],
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
     jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
           web_analyses_job],
@@ -59,10 +70,13 @@ defs = dg.Definitions(
         customer_segmentation_daily_schedule,
         web_analyses_hourly_schedule,
         *datamart_schedules,
+        *report_schedules,
     ],
-    sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days],
+    sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
+             build_delivery_sensor(report_specs)],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
+        "smtp": _smtp(),
         "clickhouse": ClickHouseResource(
             dsn=_from_env(settings.CLICKHOUSE_DSN), database=_from_env(settings.CLICKHOUSE_DATABASE)
         ),

@@ -123,3 +123,18 @@ def exports_dir() -> Path:
     """Where the datamarts' Excel exports are written."""
     raw = os.environ.get(EXPORTS_DIR)
     return Path(raw).expanduser().resolve() if raw else data_dir() / "exports"
+
+
+REPORTS_DIR = "ANALYTICS_REPORTS_DIR"
+SMTP = {name: f"ANALYTICS_SMTP_{name.upper()}" for name in ("host", "port", "user", "password", "sender", "tls")}
+
+
+def reports_dir() -> Path:
+    """Where report definitions (`*.yaml`) are read from."""
+    raw = os.environ.get(REPORTS_DIR)
+    return Path(raw).expanduser().resolve() if raw else data_dir() / "report_definitions"
+
+
+def report_output_dir() -> Path:
+    """Where report files are written: `<this>/<report>/<period>.xlsx`."""
+    return data_dir() / "reports"
