@@ -827,7 +827,10 @@ class _Window:
                    newest_us // 1_000_000 + 1, end_us // 1_000_000)
 
     def seconds(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.sort(rng.integers(self.first_s, self.last_s + 1, n))
+        """Sale times: whole seconds strictly before the window's end, which becomes the logical
+        time (windows are half-open, so a sale at the end itself would count as in the future)."""
+        before_end = self.last_s + 1 if self.end.microsecond else self.last_s
+        return np.sort(rng.integers(self.first_s, before_end, n))
 
 
 def _recent_buyers(conn: psycopg.Connection, limit: int) -> dict[str, np.ndarray]:

@@ -204,8 +204,9 @@ def test_apply_activity_adds_an_hour_of_sales_and_changes(pg_dsn):
     assert start == before["newest"] and end == start + timedelta(hours=1)
     assert 0.007 * before["count"] <= result.new_sales <= 0.013 * before["count"]
     with _connect(pg_dsn) as conn:
+        # Sales strictly before the end: the end becomes the logical time of half-open windows.
         new = conn.execute("SELECT min(sale_id), max(sale_id), count(*), bool_and(sale_date > %(s)s AND"
-                           " sale_date <= %(e)s AND updated_at >= sale_date AND updated_at <= %(e)s),"
+                           " sale_date < %(e)s AND updated_at >= sale_date AND updated_at <= %(e)s),"
                            " bool_and(status IN ('PENDING', 'COMPLETED'))"
                            " FROM sales WHERE sale_id > %(max_id)s",
                            {"s": start, "e": end, "max_id": before["max_id"]}).fetchone()
