@@ -21,6 +21,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+try:  # ISA-L's gzip decompresses about twice as fast as zlib's, with the same API
+    from isal.igzip import open as _gzip_open
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _gzip_open = gzip.open
+
 FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 CSV_REQUIRED = ("timestamp", "metric_name", "metric_value")
@@ -94,7 +99,7 @@ def uncompressed_size(file: LandingFile) -> int:
 
 
 def _open(file: LandingFile):
-    return gzip.open(file.path, "rb") if file.gzipped else file.path.open("rb")
+    return _gzip_open(file.path, "rb") if file.gzipped else file.path.open("rb")
 
 
 def _read_blocks(file: LandingFile, chunk_bytes: int) -> Iterator[bytes]:

@@ -234,7 +234,7 @@ def _load(wh, files: list[tuple[LandingFile, str]], *, run_id: str, loaded_at: d
                 f" source_file_id) SELECT timestamp, metric_name, metric_value, dimensions, tags, source_file_id"
                 f" FROM {quote_identifier(parsed)} WHERE error = '' AND source_file_id IN {{ids:Array(UInt64)}}"
                 # A backfill file spans many days: many partitions in one insert is expected here.
-                " SETTINGS throw_on_max_partitions_per_insert_block = 0",
+                " SETTINGS throw_on_max_partitions_per_insert_block = 0, max_insert_threads = 2",
                 {"ids": accepted})
         names = {ids[sha]: file.name for file, sha in files}
         wh.command(
