@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from common import WORK, dagster_execute, fresh_database, job_env, start_server
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
+JOB = "customer_segmentation_job"
 
 SEED_WAY = r'''
 import io, json, resource, sys, time
@@ -113,6 +114,18 @@ print(json.dumps({"sql_seconds": sql_seconds, "seconds": time.perf_counter() - s
 '''
 
 
+def step_seconds(home) -> dict[str, float]:
+    """Each step's own duration in the last run of the job (what "Finished execution of step" prints), from
+    the instance's event log."""
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_runs(filters=RunsFilter(job_name=JOB), limit=1)[0]
+        records = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_SUCCESS).records
+        return {r.event_log_entry.step_key: r.event_log_entry.dagster_event.step_success_data.duration_ms / 1000
+                for r in records}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, nargs="+", default=[200_000])
@@ -130,11 +143,15 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", SEED_WAY, dsn, str(seed_ch), AS_OF.isoformat()],
                              check=True, capture_output=True, text=True).stdout
         seed = json.loads(out.strip().splitlines()[-1])
-        ours = dagster_execute("customer_segmentation_job", env)
+        ours = dagster_execute(JOB, env)
+        steps = step_seconds(env["DAGSTER_HOME"])
         print(f"{customers:,} customers ({seed['customers']:,} active): seed's way {seed['seconds']:.2f} s "
               f"(SQL {seed['sql_seconds']:.2f} s, peak {seed['peak_rss_mb']:.0f} MB{', ' + seed['crash'] if seed['crash'] else ''}); "
               f"ours: steps {ours['steps']:.2f} s, dagster job execute {ours['wall']:.2f} s (peak {ours['peak_rss_mb']:.0f} MB)",
               flush=True)
+        slowest_first = sorted(steps.items(), key=lambda kv: -kv[1])
+        print("  steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in slowest_first)
+              + f" (sum {sum(steps.values()):.2f} s)", flush=True)
         table.append((customers, seed, ours))
     print()
     print("| customers | seed's way s (its SQL s) | ours: steps s | seed / ours | ours: `dagster job execute` s | peak RSS MB seed / ours |")

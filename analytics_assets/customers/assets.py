@@ -66,23 +66,32 @@ def customer_behavior_clusters(context: dg.AssetExecutionContext, clickhouse: Cl
     started = time.monotonic()
     as_of = resolve_as_of(context)
     with clickhouse.get_client() as wh:
-        rfm = wh.query_arrow(f"SELECT customer_id, {', '.join(FEATURES)} FROM customer_rfm ORDER BY customer_id")
-        features = {f: rfm.column(f).to_numpy(zero_copy_only=False).astype(float) for f in FEATURES}
+        rfm = wh.query_arrow(sql_file(__file__, "customer_behavior_clusters_features"))
+        features = {f: rfm.column(f).to_numpy(zero_copy_only=False) for f in FEATURES}
         result = cluster_customers(features)
         _write(wh, "customer_behavior_clusters", "customer_behavior_clusters_table", pa.table({
             "customer_id": rfm.column("customer_id"),
             "behavior_cluster": pa.array(result.cluster, pa.uint8()),
-            "behavior_segment": pa.array(result.segment.tolist(), pa.string()),
-            "as_of": pa.array([as_of] * rfm.num_rows, pa.timestamp("us", tz="UTC")),
+            "behavior_segment": pa.array(result.segment, pa.string()),
+            "as_of": _constant(as_of, rfm.num_rows),
         }))
     if result.note:
         context.log.warning(result.note)
-    counts = dict(zip(*np.unique(result.segment.astype(str), return_counts=True))) if rfm.num_rows else {}
+    counts: dict[str, int] = {}
+    for cluster, members in enumerate(np.bincount(result.cluster, minlength=result.k)):
+        if members:
+            label = str(result.segment[np.argmax(result.cluster == cluster)])
+            counts[label] = counts.get(label, 0) + int(members)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rfm.num_rows, "clusters": result.k, "note": result.note,
-        "customers_per_segment": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+        "customers_per_segment": dg.MetadataValue.json(dict(sorted(counts.items()))),
         "as_of": as_of.isoformat(), "duration_s": round(time.monotonic() - started, 3),
     })
+
+
+def _constant(when: datetime, n: int) -> pa.Array:
+    """A timestamp column holding `when` n times (without a Python list of n datetimes)."""
+    return pa.repeat(pa.scalar(when, pa.timestamp("us", tz="UTC")), n)
 
 
 class ClvConfig(dg.Config):
@@ -124,7 +133,7 @@ def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, clickhous
             "probability_alive": nullable(result.probability_alive),
             "expected_order_value": nullable(result.expected_order_value),
             "clv": nullable(result.clv),
-            "as_of": pa.array([as_of] * n, pa.timestamp("us", tz="UTC")),
+            "as_of": _constant(as_of, n),
         }))
         _write(wh, "customer_clv_model", "customer_clv_model_table", _model_rows(result, as_of))
     if result.problem:
@@ -185,7 +194,7 @@ SEGMENT_GATES = (
     Gate("every_window_customer_once",
          "Every customer with a completed sale in the 365-day window appears (exactly once: unique_key).",
          """
-         SELECT abs(toInt64((SELECT count() FROM $target)) - toInt64(uniqExact(customer_id))), ''
+         SELECT abs(toInt64((SELECT count() FROM $target)) - toInt64(uniqExact(assumeNotNull(customer_id)))), ''
          FROM sales_fact
          WHERE status = 'COMPLETED' AND customer_found AND sale_day >= {as_of_date:Date32} - 365
            AND sale_date < {as_of:DateTime64(6, 'UTC')}
@@ -194,9 +203,9 @@ SEGMENT_GATES = (
          "SELECT countIf(r_score NOT BETWEEN 1 AND 5 OR f_score NOT BETWEEN 1 AND 5 OR m_score NOT BETWEEN 1 AND 5),"
          " '' FROM $target"),
     Gate("known_labels", "Segment labels come from the known sets.",
-         "SELECT countIf(NOT has({rfm_segments:Array(String)}, rfm_segment)"
-         " OR NOT has({behavior_segments:Array(String)}, behavior_segment)"
-         " OR NOT has({clv_segments:Array(String)}, clv_segment)), '' FROM $target"),
+         "SELECT countIf(rfm_segment NOT IN {rfm_segments:Array(String)}"
+         " OR behavior_segment NOT IN {behavior_segments:Array(String)}"
+         " OR clv_segment NOT IN {clv_segments:Array(String)}), '' FROM $target"),
     Gate("clv_finite_non_negative", "Model outputs are finite and non-negative (or NULL: no model).",
          "SELECT countIf(NOT (isFinite(ifNull(expected_purchases_3y, 0)) AND ifNull(expected_purchases_3y, 0) >= 0"
          " AND isFinite(ifNull(probability_alive, 0)) AND ifNull(probability_alive, 0) BETWEEN 0 AND 1"

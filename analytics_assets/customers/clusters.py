@@ -31,7 +31,7 @@ def cluster_customers(features: dict[str, np.ndarray]) -> Clustering:
     n = len(x)
     if n == 0:
         return Clustering(np.zeros(0, np.uint8), np.array([], dtype=object), 0, "no customers")
-    distinct = len(np.unique(x, axis=0))
+    distinct = _distinct_rows_up_to(x, CLUSTERS)
     k = min(CLUSTERS, distinct)
     note = "" if k == CLUSTERS else f"k reduced from {CLUSTERS} to {k}: only {distinct} distinct customers"
     scaled = StandardScaler().fit_transform(x)
@@ -44,6 +44,20 @@ def cluster_customers(features: dict[str, np.ndarray]) -> Clustering:
         # it is ~5x faster, and the fixed seed keeps it deterministic.
         cluster = KMeans(n_clusters=k, random_state=SEED, n_init="auto").fit_predict(scaled)
     return Clustering(cluster.astype(np.uint8), label_clusters(features, cluster, k), k, note)
+
+
+def _distinct_rows_up_to(x: np.ndarray, limit: int) -> int:
+    """min(limit, number of distinct rows of x), without sorting every row (np.unique(axis=0): 0.12 s at
+    165k customers) to learn that there are more than 5: the first rows usually show it, else one vectorized
+    pass per distinct row found."""
+    if len(np.unique(x[:1024], axis=0)) >= limit:
+        return limit
+    remaining = x
+    found = 0
+    while found < limit and len(remaining):
+        found += 1
+        remaining = remaining[np.any(remaining != remaining[0], axis=1)]
+    return found
 
 
 def label_clusters(features: dict[str, np.ndarray], cluster: np.ndarray, k: int) -> np.ndarray:

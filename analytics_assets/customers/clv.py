@@ -11,9 +11,11 @@ get the population's expected value.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from analytics_assets.customers import clv_model
 
@@ -31,27 +33,40 @@ class ClvResult:
 
 def predict(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, monetary: np.ndarray, *,
             horizon_days: float, annual_discount_rate: float, step_days: float) -> ClvResult:
+    # One BLAS thread: our own threads already use the cores, and OpenBLAS's threaded dot products
+    # (busy-waiting between calls) made the fits slower and their last digits depend on the core count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _predict(frequency, recency, T, monetary, horizon_days=horizon_days,
+                        annual_discount_rate=annual_discount_rate, step_days=step_days)
+
+
+def _predict(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, monetary: np.ndarray, *,
+             horizon_days: float, annual_discount_rate: float, step_days: float) -> ClvResult:
     frequency, recency, T, monetary = (np.asarray(a, dtype=float) for a in (frequency, recency, T, monetary))
     if len(frequency) == 0:
         return ClvResult(None, None, None, None, None, None, "no customers with a completed sale")
-    bg = clv_model.fit_bg_nbd(frequency, recency, T)
     positive = (frequency > 0) & (monetary > 0)
+    # the two fits are independent: Gamma-Gamma on a second thread (numpy and scipy release the GIL)
+    with ThreadPoolExecutor(1) as pool:
+        gamma_gamma = pool.submit(clv_model.fit_gamma_gamma, frequency[positive], monetary[positive])
+        bg = clv_model.fit_bg_nbd(frequency, recency, T)
     try:
-        gg = clv_model.fit_gamma_gamma(frequency[positive], monetary[positive])
+        gg = gamma_gamma.result()
     except ValueError as exc:
         gg, gg_problem = None, f"gamma_gamma not fitted: {exc}"
     else:
         gg_problem = "" if gg.converged else "gamma_gamma did not converge"
-    expected = clv_model.expected_purchases(bg, horizon_days, frequency, recency, T)
     alive = clv_model.probability_alive(bg, frequency, recency, T)
     problem = "; ".join(p for p in ("" if bg.converged else "bg_nbd did not converge", gg_problem) if p)
     if gg is None:
+        expected = clv_model.expected_purchases(bg, horizon_days, frequency, recency, T)
         return ClvResult(bg, None, expected, alive, None, None, problem)
     # NaN spend = unknown: the population's expected value (p * gamma / (q - 1)).
     spend = np.where(positive, monetary, np.nan)
     value = clv_model.expected_average_value(gg, frequency, spend)
     per_step = (1 + annual_discount_rate) ** (step_days / 365.0) - 1
-    clv = clv_model.customer_lifetime_value(
+    # CLV and expected purchases over the horizon share the validation and the per-customer work
+    clv, expected = clv_model.lifetime_value_and_purchases(
         bg, gg, frequency, recency, T, spend,
         horizon_periods=horizon_days, discount_rate_per_period=per_step, step_periods=step_days,
     )

@@ -17,6 +17,8 @@ mean value of the repeat purchases.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +26,7 @@ from scipy import optimize, special
 
 __all__ = [
     "BgNbdFit", "GammaGammaFit", "fit_bg_nbd", "expected_purchases", "probability_alive",
-    "fit_gamma_gamma", "expected_average_value", "customer_lifetime_value",
+    "fit_gamma_gamma", "expected_average_value", "customer_lifetime_value", "lifetime_value_and_purchases",
 ]
 
 # Log-parameters are searched in [-_LOG_BOUND, _LOG_BOUND], on data rescaled so that mean(T) (BG/NBD) or
@@ -158,8 +160,12 @@ def _monetary(frequency, monetary_value, *, same_length: bool, allow_missing: bo
 def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct rows of the 1-D `columns` (sorted), their counts, and each input row's index into them.
 
-    A lexsort + run detection: about 4x faster than np.unique(axis=0) for a million rows.
+    A lexsort + run detection: about 4x faster than np.unique(axis=0) for a million rows; whole-number
+    columns (days, purchase counts) take `_unique_whole_rows`, which gives the same answer faster.
     """
+    whole = _unique_whole_rows(*columns)
+    if whole is not None:
+        return whole
     stacked = np.column_stack(columns)
     order = np.lexsort(columns[::-1])
     ordered = stacked[order]
@@ -169,6 +175,33 @@ def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     inverse[order] = np.cumsum(new) - 1
     starts = np.flatnonzero(new)
     return ordered[starts], np.diff(np.append(starts, len(ordered))), inverse
+
+
+_WHOLE_LIMIT = 2 ** 21  # each column below this, so that a row's key (3 columns) fits in an int64
+
+
+def _unique_whole_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`_unique_rows` for columns of whole numbers in [0, 2^21): one stable sort of an int64 key per row (the
+    lexicographic order of the rows) instead of a lexsort of floats; None if a column does not qualify."""
+    if not columns or len(columns) > 3 or len(columns[0]) == 0:
+        return None
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        whole = column.min() >= 0 and column.max() < _WHOLE_LIMIT and np.array_equal(column, np.floor(column))
+        if not whole:  # NaN fails too
+            return None
+        key *= _WHOLE_LIMIT
+        key += column.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    first = order[starts]
+    rows = np.column_stack([column[first] for column in columns])
+    return rows, np.diff(np.append(starts, len(ordered))), inverse
 
 
 def _minimize(objective, start: np.ndarray,
@@ -202,7 +235,12 @@ def fit_bg_nbd(frequency, recency, T) -> BgNbdFit:
     x, tx, tt = _rfm(frequency, recency, T, same_length=True)
     n = x.size
     scale = float(tt.mean()) if tt.mean() > 0 else 1.0
-    rows, weights, _ = _unique_rows(x, tx / scale, tt / scale)
+    whole = _unique_whole_rows(x, tx, tt)  # whole days: grouped unscaled (the same groups), then scaled
+    if whole is not None:
+        rows, weights, _ = whole
+        rows = np.column_stack([rows[:, 0], rows[:, 1] / scale, rows[:, 2] / scale])
+    else:
+        rows, weights, _ = _unique_rows(x, tx / scale, tt / scale)
     weights = weights.astype(float)
     ux, xi = np.unique(rows[:, 0], return_inverse=True)
     xr, txr, ttr = rows[:, 0], rows[:, 1], rows[:, 2]
@@ -277,7 +315,73 @@ _WEIGHTS = np.tile(_GL_W / 2, _PANELS) / _PANELS
 _TAYLOR_LOW = 1e-4  # the lower piece [0, p_c] has kappa * p * (s + 1) <= this
 _TAYLOR_HIGH = 1e-5  # the upper piece is [1 - this, 1]
 _TAIL = 1e-20  # Beta mass left out on each side of the numerical piece
-_CHUNK = 8192
+# Rows of customers per task (_discounted_gain: rows x steps), measured best at 200k customers: they bound
+# the (rows x 96 nodes) temporaries. Tasks run on threads (numpy and scipy.special release the GIL), one
+# per core.
+_CHUNK = 1024
+_CHUNK_STEPS = 8192
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_THREADS = max(1, min(4, _CORES))
+
+
+def _in_chunks(n: int, work, rows: int = _CHUNK) -> None:
+    """work(slice) for consecutive slices of `rows` rows covering range(n), on _THREADS threads."""
+    parts = [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
+    if _THREADS == 1 or len(parts) == 1:
+        for part in parts:
+            work(part)
+        return
+    with ThreadPoolExecutor(_THREADS) as pool:
+        for _ in pool.map(work, parts):  # re-raises a task's exception
+            pass
+
+
+def _beta_tails(a: float, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 1e-20 quantiles of p ~ Beta(a, beta) and of 1 - p, per element (computed once per distinct beta);
+    0 where the inversion fails (NaN, or not in the tail): the window is then unrestricted on that side."""
+    ub, inverse = np.unique(beta, return_inverse=True)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        q_p, q_w = special.betaincinv(a, ub, _TAIL), special.betaincinv(ub, a, _TAIL)
+        q_p = np.where(np.isfinite(q_p) & (special.betainc(a, ub, q_p) < 1e-12), q_p, 0.0)
+        q_w = np.where(np.isfinite(q_w) & (special.betainc(ub, a, q_w) < 1e-12), q_w, 0.0)
+    return q_p[inverse], q_w[inverse]
+
+
+def _window(p_c: np.ndarray, positive: np.ndarray, q_p: np.ndarray, q_w: np.ndarray):
+    """Where the Gauss-Legendre panels go: (inner, delta, lo, width, ok) for lower Taylor pieces [0, p_c]."""
+    inner = (p_c < 1) & positive
+    delta = np.where(inner, np.minimum(_TAYLOR_HIGH, 1 - p_c), 0.0)
+    p_lo, w_hi = np.maximum(p_c, q_p), np.maximum(delta, q_w)
+    lo = np.log(p_lo) - np.log1p(-p_lo)
+    hi = np.log1p(-w_hi) - np.log(w_hi)
+    ok = inner & (lo < hi)
+    lo, width = np.where(ok, lo, 0.0), np.where(ok, hi - lo, 0.0)
+    return inner, delta, lo, width, ok
+
+
+def _at_nodes(a: float, b: np.ndarray, log_norm: np.ndarray, lo: np.ndarray,
+              width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p and the Beta(a, b) density of y = logit(p) divided by p, at the panels' nodes (rows x nodes).
+
+    log p = min(y, 0) - log1p(exp(-|y|)), log(1 - p) = -max(y, 0) - the same (scipy's log_expit, with one
+    exp and one log1p for both); density / p = exp((a - 1) log p + b log(1 - p) - ln B(a, b)).
+    """
+    y = lo[:, None] + width[:, None] * _NODES[None, :]
+    soft = np.abs(y)
+    np.negative(soft, out=soft)
+    np.exp(soft, out=soft)
+    np.log1p(soft, out=soft)
+    log_p = np.minimum(y, 0.0)
+    log_p -= soft
+    log_q = np.maximum(y, 0.0, out=y)
+    np.negative(log_q, out=log_q)
+    log_q -= soft
+    log_q *= b[:, None]
+    p = np.exp(log_p, out=soft)
+    log_p *= a - 1
+    log_p += log_q
+    log_p -= log_norm[:, None]
+    return p, np.exp(log_p, out=log_p)
 
 
 def _posterior_gain(a: float, beta: np.ndarray, s: np.ndarray, kappa: np.ndarray) -> np.ndarray:
@@ -293,40 +397,84 @@ def _posterior_gain(a: float, beta: np.ndarray, s: np.ndarray, kappa: np.ndarray
     parameters, < 1e-6 in degenerate corners (a, b ~ 1e7): checked against mpmath and adaptive quadrature
     for a, b in 0.01 .. 1e7, x up to 2000, t / (alpha + T) in 1e-7 .. 1e6.
     """
-    out = np.zeros(beta.shape)
-    for start in range(0, len(beta), _CHUNK):  # chunks of customers bound the (rows x nodes) temporaries
-        part = slice(start, start + _CHUNK)
-        b, sh, k = beta[part], s[part], kappa[part]
+    beta, s, kappa = (np.asarray(v, dtype=float) for v in (beta, s, kappa))
+    out = np.zeros(len(beta))
+    if out.size == 0:
+        return out
+    q_p_all, q_w_all = _beta_tails(a, beta)  # once per distinct beta
+    log_norm_all = special.betaln(a, beta)
+
+    def work(part: slice) -> None:
+        b, sh, k, q_p, q_w = beta[part], s[part], kappa[part], q_p_all[part], q_w_all[part]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
             p_c = np.minimum(1.0, _TAYLOR_LOW / (k * (sh + 1)))  # 1 where kappa = 0
             # h(p) ~ s k - s (s + 1) k^2 p / 2 on [0, p_c];  E[p; p < c] = a / (a + b) I_c(a + 1, b)
             low = sh * k * (special.betainc(a, b, p_c)
                             - (sh + 1) * k / 2 * a / (a + b) * special.betainc(a + 1, b, p_c))
-            inner = (p_c < 1) & (k > 0)
-            delta = np.where(inner, np.minimum(_TAYLOR_HIGH, 1 - p_c), 0.0)
+            inner, delta, lo, width, ok = _window(p_c, k > 0, q_p, q_w)
             # h(p) ~ h(1) - h'(1) (1 - p) on [1 - delta, 1];  1 - p ~ Beta(b, a)
             h1 = -np.expm1(-sh * np.log1p(k))
             dh1 = sh * k * np.exp(-(sh + 1) * np.log1p(k)) - h1
             high = np.where(inner, h1 * special.betainc(b, a, delta)
                             - dh1 * b / (a + b) * special.betainc(b + 1, a, delta), 0.0)
-            # the 1e-20 quantiles of p and of 1 - p (they only depend on b: once per distinct b); a failed
-            # inversion (NaN, or not in the tail) just leaves the window unrestricted on that side
-            ub, inverse = np.unique(b, return_inverse=True)
-            q_p, q_w = special.betaincinv(a, ub, _TAIL), special.betaincinv(ub, a, _TAIL)
-            q_p = np.where(np.isfinite(q_p) & (special.betainc(a, ub, q_p) < 1e-12), q_p, 0.0)[inverse]
-            q_w = np.where(np.isfinite(q_w) & (special.betainc(ub, a, q_w) < 1e-12), q_w, 0.0)[inverse]
-            p_lo, w_hi = np.maximum(p_c, q_p), np.maximum(delta, q_w)
-            lo = np.log(p_lo) - np.log1p(-p_lo)
-            hi = np.log1p(-w_hi) - np.log(w_hi)
-            ok = inner & (lo < hi)
-            lo, width = np.where(ok, lo, 0.0), np.where(ok, hi - lo, 0.0)
-            y = lo[:, None] + width[:, None] * _NODES[None, :]
-            p = special.expit(y)
-            log_density = (a * special.log_expit(y) + b[:, None] * special.log_expit(-y)
-                           - special.betaln(a, b)[:, None])  # Beta density of logit(p)
-            h = -np.expm1(-sh[:, None] * np.log1p(k[:, None] * p)) / p
-            middle = width * np.sum(_WEIGHTS[None, :] * h * np.exp(log_density), axis=1)
+            p, density = _at_nodes(a, b, log_norm_all[part], lo, width)
+            # the integrand h(p) times the Beta density of y is -expm1(-s log1p(kappa p)) * density
+            p *= k[:, None]
+            gain = np.log1p(p, out=p)
+            gain *= -sh[:, None]
+            np.expm1(gain, out=gain)
+            gain *= density
+            middle = width * -(gain @ _WEIGHTS)
             out[part] = low + high + np.where(ok, middle, 0.0)
+
+    _in_chunks(len(beta), work)
+    return np.where(np.isfinite(out), np.maximum(out, 0.0), 0.0)
+
+
+def _discounted_gain(a: float, beta: np.ndarray, s: np.ndarray, kappa: np.ndarray,
+                     coef: np.ndarray) -> np.ndarray:
+    """sum_i coef[i] * G(kappa[:, i]) per row (G: `_posterior_gain`; beta, s: rows; kappa: rows x steps).
+
+    G is an expectation over the same p ~ Beta(a, beta) for every step, so the sum is ONE expectation, of
+    sum_i coef[i] (1 - (1 + kappa_i p)^-s) / p: one set of Beta densities, tails and incomplete Beta
+    functions per row instead of one per step, and the same three pieces as `_posterior_gain` with the
+    pieces' bounds of the largest kappa (the smallest p_c: the Taylor pieces of the smaller kappas are
+    only more accurate there, and their integrands are analytic in the same strip).
+    """
+    beta, s = np.asarray(beta, dtype=float), np.asarray(s, dtype=float)
+    kappa, coef = np.ascontiguousarray(kappa, dtype=float), np.asarray(coef, dtype=float)
+    out = np.zeros(len(beta))
+    if out.size == 0 or kappa.shape[1] == 0:
+        return out
+    q_p_all, q_w_all = _beta_tails(a, beta)
+    log_norm_all = special.betaln(a, beta)
+
+    def work(part: slice) -> None:
+        b, sh, k, q_p, q_w = beta[part], s[part], kappa[part], q_p_all[part], q_w_all[part]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+            k_max = k.max(axis=1)
+            p_c = np.minimum(1.0, _TAYLOR_LOW / (k_max * (sh + 1)))
+            # sum_i coef_i (s k_i - s (s + 1) k_i^2 p / 2) on [0, p_c]
+            low = sh * (special.betainc(a, b, p_c) * (k @ coef)
+                        - (sh + 1) / 2 * a / (a + b) * special.betainc(a + 1, b, p_c) * ((k * k) @ coef))
+            inner, delta, lo, width, ok = _window(p_c, k_max > 0, q_p, q_w)
+            log1p_k = np.log1p(k)
+            h1 = -np.expm1(-sh[:, None] * log1p_k)
+            dh1 = sh[:, None] * k * np.exp(-(sh + 1)[:, None] * log1p_k) - h1
+            high = np.where(inner, (h1 @ coef) * special.betainc(b, a, delta)
+                            - (dh1 @ coef) * b / (a + b) * special.betainc(b + 1, a, delta), 0.0)
+            p, density = _at_nodes(a, b, log_norm_all[part], lo, width)
+            # (rows x steps x nodes): -expm1(-s log1p(kappa_i p)), summed over the steps with coef
+            term = k[:, :, None] * p[:, None, :]
+            np.log1p(term, out=term)
+            term *= -sh[:, None, None]
+            np.expm1(term, out=term)
+            gain = coef @ term
+            gain *= density
+            middle = width * -(gain @ _WEIGHTS)
+            out[part] = low + high + np.where(ok, middle, 0.0)
+
+    _in_chunks(len(beta), work, rows=max(1, _CHUNK_STEPS // kappa.shape[1]))
     return np.where(np.isfinite(out), np.maximum(out, 0.0), 0.0)
 
 
@@ -437,6 +585,17 @@ def customer_lifetime_value(bg: BgNbdFit, gg: GammaGammaFit, frequency, recency,
     discount_rate=d monthly) is this with step_periods = 4.345 weeks and horizon_periods = 4.345 n.
     Output is finite and >= 0.
     """
+    return lifetime_value_and_purchases(bg, gg, frequency, recency, T, monetary_value,
+                                        horizon_periods=horizon_periods,
+                                        discount_rate_per_period=discount_rate_per_period,
+                                        step_periods=step_periods)[0]
+
+
+def lifetime_value_and_purchases(bg: BgNbdFit, gg: GammaGammaFit, frequency, recency, T, monetary_value, *,
+                                 horizon_periods: float, discount_rate_per_period: float,
+                                 step_periods: float) -> tuple[np.ndarray, np.ndarray]:
+    """(customer_lifetime_value(...), expected_purchases(bg, horizon_periods, ...)), sharing the validation
+    and the per-customer work."""
     x, tx, tt = _rfm(frequency, recency, T, same_length=False)
     x, m = _monetary(x, monetary_value, same_length=False, allow_missing=True)
     x, tx, tt, m = np.broadcast_arrays(x, tx, tt, m)
@@ -451,15 +610,21 @@ def customer_lifetime_value(bg: BgNbdFit, gg: GammaGammaFit, frequency, recency,
     if steps > _MAX_CLV_STEPS:
         raise ValueError(f"{steps} discounting steps (horizon / step) exceed the limit of {_MAX_CLV_STEPS}")
     value = expected_average_value(gg, x, m)
+    shape = value.shape
     x, tx, tt = x.ravel(), tx.ravel(), tt.ravel()
     alive = special.expit(-_log_alive_odds_inverse(bg, x, tx, tt))
     # E[X(t)] = P(alive) * gain(t); the gain depends on (x, T) only: computed once per distinct pair
     rows, _, inverse = _unique_rows(x, tt)
     ux, utt = rows[:, 0], rows[:, 1]
-    discounted, previous = np.zeros(len(rows)), np.zeros(len(rows))
-    for i in range(1, steps + 1):  # a loop over discounting steps, each vectorized over customers
-        current = _gain_for(bg, np.full(len(rows), min(i * step_periods, horizon_periods)), ux, utt)
-        discounted += np.maximum(current - previous, 0.0) / (1 + discount_rate_per_period) ** i
-        previous = current
-    clv = (value.ravel() * alive * discounted[inverse]).reshape(value.shape)
-    return np.where(np.isfinite(clv), np.maximum(clv, 0.0), 0.0)
+    # sum_i (gain(t_i) - gain(t_{i-1})) w_i = sum_i c_i gain(t_i) with w_i = (1 + d)^-i, c_i = w_i - w_{i+1},
+    # c_n = w_n: one integral over the whole horizon (`_discounted_gain`) instead of one per step
+    ends = np.array([min(i * step_periods, horizon_periods) for i in range(1, steps + 1)], dtype=float)
+    discount = (1 + discount_rate_per_period) ** -np.arange(1.0, steps + 1)
+    coef = discount - np.append(discount[1:], 0.0)
+    discounted = _discounted_gain(bg.a, bg.b + ux, bg.r + ux, ends[None, :] / (bg.alpha + utt)[:, None], coef)
+    clv = (value.ravel() * alive * discounted[inverse]).reshape(shape)
+    # E[X(horizon)], as expected_purchases computes it
+    gain = _posterior_gain(bg.a, bg.b + ux, bg.r + ux, horizon_periods / (bg.alpha + utt))
+    expected = alive * gain[inverse]
+    expected = np.where(np.isfinite(expected) & (horizon_periods > 0), np.maximum(expected, 0.0), 0.0)
+    return np.where(np.isfinite(clv), np.maximum(clv, 0.0), 0.0), expected.reshape(shape)

