@@ -18,6 +18,7 @@ import yaml
 from dagster._utils.schedules import is_valid_cron_string
 from sqlglot import exp
 
+from analytics_assets.spec_files import SpecFileError, load_spec_file, load_spec_folders
 from analytics_assets.warehouse.identifiers import validate_identifier
 
 TYPES = ("table", "view", "materialized_view")
@@ -110,24 +111,12 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Literal, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|"))
 
 
-class SpecError(ValueError):
-    """Everything wrong with one spec, each problem as `field: message`."""
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(f"{f}: {m}" for f, m in problems))
+class SpecError(SpecFileError):
+    """Everything wrong with one datamart spec."""
 
 
 def load_spec(path: Path) -> DatamartSpec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(str(path), [("file", f"not readable YAML: {exc}")]) from None
-    spec = parse_spec(data, source=str(path))
-    if path.stem != spec.name:
-        raise SpecError(str(path), [("name", f"{spec.name!r} differs from the file name {path.stem!r}")])
-    return spec
+    return load_spec_file(path, parse_spec, SpecError)
 
 
 def parse_spec(data, *, source: str) -> DatamartSpec:
@@ -319,21 +308,5 @@ def inspect_query(query: str) -> tuple[tuple[str, ...], list[str]]:
 
 
 def load_specs(folders: list[Path]) -> tuple[list[DatamartSpec], list[SpecError]]:
-    """Every `*.yaml` spec in `folders` (in order); a name defined twice is an error for both."""
-    specs: dict[str, DatamartSpec] = {}
-    errors: list[SpecError] = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-            try:
-                spec = load_spec(path)
-            except SpecError as exc:
-                errors.append(exc)
-                continue
-            if spec.name in specs:
-                errors.append(SpecError(str(path), [("name", f"{spec.name!r} is already defined by "
-                                                            f"{specs[spec.name].source}")]))
-                continue
-            specs[spec.name] = spec
-    return list(specs.values()), errors
+    """Every datamart spec in `folders` (in order); a name defined twice is an error."""
+    return load_spec_folders(folders, load_spec, SpecError)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
+from analytics_assets.spec_files import SpecFileError, load_spec_file, load_spec_folders
 from analytics_assets.warehouse.identifiers import validate_identifier
 
 REPORT_TYPES = ("sales_summary",)
@@ -56,11 +56,8 @@ class ReportSpec:
         return "xlsx" if self.format == "excel" else "csv"
 
 
-class ReportSpecError(ValueError):
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(f"{f}: {m}" for f, m in problems))
+class ReportSpecError(SpecFileError):
+    """Everything wrong with one report definition."""
 
 
 def parse_report(data, *, source: str) -> ReportSpec:
@@ -166,33 +163,11 @@ def _filters(value, problems) -> dict[str, tuple[str, ...]]:
 
 
 def load_report(path: Path) -> ReportSpec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ReportSpecError(str(path), [("file", f"not readable YAML: {exc}")]) from None
-    spec = parse_report(data, source=str(path))
-    if path.stem != spec.name:
-        raise ReportSpecError(str(path), [("name", f"{spec.name!r} differs from the file name {path.stem!r}")])
-    return spec
+    return load_spec_file(path, parse_report, ReportSpecError)
 
 
 def load_reports(folders: list[Path]) -> tuple[list[ReportSpec], list[ReportSpecError]]:
-    specs: dict[str, ReportSpec] = {}
-    errors: list[ReportSpecError] = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.yaml")):
-            try:
-                spec = load_report(path)
-            except ReportSpecError as exc:
-                errors.append(exc)
-                continue
-            if spec.name in specs:
-                errors.append(ReportSpecError(str(path), [("name", f"already defined by {specs[spec.name].source}")]))
-                continue
-            specs[spec.name] = spec
-    return list(specs.values()), errors
+    return load_spec_folders(folders, load_report, ReportSpecError)
 
 
 def period_of(spec: ReportSpec, key: str | None) -> tuple[date, date, str]:

@@ -174,3 +174,15 @@ def test_the_command_line_builds_and_delivers_one_period(sales, smtp_server, tmp
     assert len(inbox.messages) == 1
     assert main(["report", "run", "mgmt_report", "--period", "October"]) == 2
     assert "is not a monthly period" in capsys.readouterr().err
+
+
+def test_a_csv_report_for_a_fixed_range_holds_the_same_numbers(sales):
+    spec = parse_report({**DEFINITION, "format": "csv", "delivery_method": "none", "recipients": [],
+                         "date_range": {"start_date": "2026-10-01", "end_date": "2026-10-31"}}, source="test")
+    (file_asset,) = assets(spec)
+    dg.materialize([file_asset], resources={"clickhouse": sales})
+    path = report_path(spec, "2026-10-01_2026-10-31")
+    lines = path.read_text().splitlines()
+    assert lines[0] == "section,key,metric,value"
+    assert "kpi,net_revenue,this_period,175.75" in lines and "kpi,orders,previous_period,1" in lines
+    assert "By region,North America,net_revenue,125.25" in lines
