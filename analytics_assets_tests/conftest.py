@@ -7,7 +7,9 @@ ClickHouse (chDB).
 
 from __future__ import annotations
 
-import os
+import itertools
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,36 +21,26 @@ from psycopg import sql
 from analytics_assets.demo.local_postgres import LocalPostgres
 
 
-def _make_traversable(path: Path, top: Path) -> None:
-    """Let the OS user that runs PostgreSQL (not root) reach `path`, through the dirs up to `top`.
-
-    As root, LocalPostgres runs the server as another user, who must traverse pytest's temp dirs:
-    pytest makes /tmp/pytest-of-root and its numbered dirs 0o700 (and resets the former to 0o700
-    at each session's start, which is harmless once our server runs).
-    """
-    if os.geteuid() != 0:
-        return
-    for directory in [path, *path.parents]:
-        mode = directory.stat().st_mode & 0o777
-        if mode & 0o055 != 0o055:
-            directory.chmod(mode | 0o755)
-        if directory == top:
-            break
-
-
 @pytest.fixture(scope="session")
-def postgres_root_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """`make(name)` -> a fresh directory to use as a `LocalPostgres` root."""
+def postgres_root_factory() -> Iterator[Callable[[str], Path]]:
+    """`make(name)` -> a fresh directory to use as a `LocalPostgres` root.
+
+    Outside pytest's temp dirs: as root, LocalPostgres runs the server as another user, who must
+    traverse the path for as long as the server runs, and every pytest session resets
+    /tmp/pytest-of-root to 0o700 when it starts (a second session would make a running server
+    PANIC at its next checkpoint)."""
+    session = Path(tempfile.mkdtemp(prefix="analytics-assets-pg-"))
+    session.chmod(0o755)
+    count = itertools.count()
 
     def make(name: str) -> Path:
-        path = tmp_path_factory.mktemp(name)
-        basetemp = tmp_path_factory.getbasetemp()
-        # Only the dirs pytest made: up to /tmp/pytest-of-USER, or up to --basetemp.
-        top = basetemp.parent if basetemp.parent.name.startswith("pytest-of-") else basetemp
-        _make_traversable(path, top)
+        path = session / f"{name}{next(count)}"
+        path.mkdir(mode=0o755)
+        path.chmod(0o755)
         return path
 
-    return make
+    yield make
+    shutil.rmtree(session, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
