@@ -5,6 +5,7 @@ that retries deliveries that were due and did not go out. Backfilling a past per
 exactly that period's file."""
 
 import logging
+import os
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -164,6 +165,8 @@ def build_delivery_sensor(specs: list[ReportSpec]) -> dg.SensorDefinition:
         if not requests:
             return dg.SkipReason("every built report has been delivered")
         context.log.warning(f"reports due and not delivered: {', '.join(overdue)}")
+        if not os.environ.get(settings.SMTP["host"]):  # nothing could go out: say so, launch nothing
+            return dg.SkipReason(f"{settings.SMTP['host']} is not set; waiting for delivery: {', '.join(overdue)}")
         return requests
 
     return report_deliveries_due

@@ -186,3 +186,19 @@ def test_a_csv_report_for_a_fixed_range_holds_the_same_numbers(sales):
     assert lines[0] == "section,key,metric,value"
     assert "kpi,net_revenue,this_period,175.75" in lines and "kpi,orders,previous_period,1" in lines
     assert "By region,North America,net_revenue,125.25" in lines
+
+
+def test_the_sensor_asks_again_for_built_reports_not_delivered(sales, monkeypatch):
+    from analytics_assets.reports.assets import build_delivery_sensor
+
+    spec = parse_report(DEFINITION, source="test")
+    sensor = build_delivery_sensor([spec])
+    with dg.instance_for_test() as instance:
+        dg.materialize(assets(spec)[:1], partition_key="2026-10-01", instance=instance,
+                       resources={"clickhouse": sales})
+        monkeypatch.delenv("ANALYTICS_SMTP_HOST", raising=False)
+        waiting = sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(waiting, dg.SkipReason) and "mgmt_report 2026-10-01" in waiting.skip_message
+        monkeypatch.setenv("ANALYTICS_SMTP_HOST", "127.0.0.1")
+        (request,) = sensor(dg.build_sensor_context(instance=instance))
+        assert request.partition_key == "2026-10-01" and request.job_name == "mgmt_report_delivery_job"
