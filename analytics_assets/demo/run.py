@@ -117,7 +117,7 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
     tags = {"analytics/trigger": "demo", AS_OF_TAG: as_of.isoformat()}
     say(f"materializing every asset and check through Dagster (logical time {as_of.isoformat()}) ...")
     with dg.DagsterInstance.get() as instance:
-        main = defs.get_implicit_global_asset_job_def().execute_in_process(
+        main = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             instance=instance, asset_selection=list(keys), run_config={"ops": ops, **logging}, tags=tags,
             raise_on_error=False)
         first_day = (as_of - timedelta(days=13)).date().isoformat()
@@ -174,6 +174,12 @@ def _print_summary(dsn: str, home: Path, seconds: float) -> None:
         if name in source:
             note = "  = source" if source[name] == counts[name] else f"  != source ({source[name]:,})"
         print(f"  {name:<40} {counts[name]:>12,} rows{note}")
+    files = sorted([*settings.report_output_dir().rglob("*.xlsx"), *settings.exports_dir().glob("*.xlsx")])
+    if files:
+        print()
+        print("Files:")
+        for path in files:
+            print(f"  {path}")
     print()
     print(f"Done in {seconds:.0f} s. Open the Dagster UI on the same instance with:")
     print(f"  DAGSTER_HOME={home} {settings.POSTGRES_DSN}={dsn} .venv/bin/dagster dev")
