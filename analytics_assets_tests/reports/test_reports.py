@@ -66,11 +66,13 @@ def sales(clickhouse, tmp_path, monkeypatch):
     with clickhouse.get_client() as wh:
         run_script(wh, sql_file(fact.__file__, "sales_fact_table"), target="sales_fact")
         wh.insert_rows("sales_fact", [
-            (sid, date.fromisoformat(day), cid, seg, region, cat, qty, Decimal(net), status, 1, 1,
-             datetime(2026, 11, 1, tzinfo=timezone.utc), f"Customer {cid}", f"Product {cat}", sid % 3 + 1)
+            (sid, date.fromisoformat(day), datetime.fromisoformat(f"{day}T12:00:00+00:00"), cid, seg, region, cat, qty,
+             Decimal(net), status, 1, 1, datetime(2026, 11, 1, tzinfo=timezone.utc), f"Customer {cid}",
+             f"Product {cat}", ("Electronics", "Apparel", "Home").index(cat) + 1)
             for sid, day, cid, seg, region, cat, qty, net, status in SALES],
-            ["sale_id", "sale_day", "customer_id", "customer_segment", "region", "category", "quantity", "net_amount",
-             "status", "customer_found", "product_found", "updated_at", "customer_name", "product_name", "product_id"])
+            ["sale_id", "sale_day", "sale_date", "customer_id", "customer_segment", "region", "category", "quantity",
+             "net_amount", "status", "customer_found", "product_found", "updated_at", "customer_name",
+             "product_name", "product_id"])
     return clickhouse
 
 

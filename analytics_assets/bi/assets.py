@@ -1,0 +1,74 @@
+"""The BI feeds (group `bi`, `bi_job`): Parquet extracts any tool can read, and Grafana
+provisioning, under $ANALYTICS_DATA_DIR/bi/."""
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from analytics_assets import settings
+from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql, write_provisioning
+from analytics_assets.resources import ClickHouseResource
+from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.sales.marts import MARTS
+from analytics_assets.warehouse.identifiers import quote_identifier
+
+BI_GROUP = "bi"
+EXTRACTED = [m.name for m in MARTS] + ["customer_segments", "customer_segment_summary"]
+
+
+def bi_dir() -> Path:
+    return settings.data_dir() / "bi"
+
+
+def write_parquet(wh, table: str, path: Path) -> int:
+    """`table` as `path` (types kept: Decimal stays decimal), written aside then renamed."""
+    data = wh.query_arrow(f"SELECT * FROM {quote_identifier(table, what='table')}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(data, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return data.num_rows
+
+
+@dg.asset(group_name=BI_GROUP, deps=EXTRACTED, kinds={"parquet"}, pool=clickhouse_pool(),
+          description="A Parquet file per dashboard mart and segment table in $ANALYTICS_DATA_DIR/bi/parquet/.")
+def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    started = time.monotonic()
+    folder = bi_dir() / "parquet"
+    counts = {}
+    with clickhouse.get_client() as wh:
+        for table in EXTRACTED:
+            counts[table] = write_parquet(wh, table, folder / f"{table}.parquet")
+    return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
+                                          "duration_s": round(time.monotonic() - started, 3),
+                                          **{f"rows_{t}": n for t, n in counts.items()}})
+
+
+@dg.asset(group_name=BI_GROUP, deps=[m.name for m in MARTS], kinds={"grafana"}, pool=clickhouse_pool(),
+          description="Grafana provisioning (ClickHouse data source, dashboards) in $ANALYTICS_DATA_DIR/bi/grafana/; "
+                      "every panel's SQL is run against the tables before the files are written.")
+def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    from datetime import datetime, timedelta, timezone
+
+    end = datetime.now(timezone.utc)
+    failures = []
+    with clickhouse.get_client() as wh:
+        for _, panels in DASHBOARDS.values():
+            for panel in panels:
+                try:
+                    wh.rows(expand_macros(panel_sql(panel), end - timedelta(days=30), end))
+                except Exception as exc:  # the panel's name and the server's reason
+                    failures.append(f"{panel.title}: {str(exc).splitlines()[0][:300]}")
+    if failures:
+        raise dg.Failure("Grafana panels whose SQL does not run: " + "; ".join(failures))
+    files = write_provisioning(bi_dir() / "grafana")
+    return dg.MaterializeResult(metadata={"files": "\n".join(str(f) for f in files),
+                                          "panels": sum(len(p) for _, p in DASHBOARDS.values())})
+
+
+bi_assets = [bi_parquet_extracts, grafana_provisioning]
+bi_job = dg.define_asset_job("bi_job", selection=dg.AssetSelection.groups(BI_GROUP),
+                             description="Parquet extracts and Grafana provisioning under $ANALYTICS_DATA_DIR/bi/.")
