@@ -69,6 +69,45 @@ def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHou
                                           "panels": sum(len(p) for _, p in DASHBOARDS.values())})
 
 
-bi_assets = [bi_parquet_extracts, grafana_provisioning]
+BI_USER, BI_PASSWORD = "ANALYTICS_BI_USER", "ANALYTICS_BI_PASSWORD"
+
+
+def readonly_access_sql(database: str) -> list[str]:
+    """The statements, with the password as its SHA-256 (never the password itself)."""
+    import hashlib
+    import string
+
+    from analytics_assets.warehouse.sql import sql_file, statements
+
+    password = os.environ.get(BI_PASSWORD)
+    digest = hashlib.sha256(password.encode()).hexdigest() if password else "0" * 64
+    user = os.environ.get(BI_USER) or "analytics_bi"
+    names = {"role": "analytics_bi_reader", "profile": "analytics_bi_profile", "user": user, "database": database}
+    quoted = {k: quote_identifier(v, what=BI_USER if k == "user" else k) for k, v in names.items()}
+    text = string.Template(sql_file(__file__, "bi_readonly_access")).substitute(**quoted, password_sha256=digest)
+    return statements(text)
+
+
+@dg.asset(group_name=BI_GROUP, kinds={"clickhouse"}, pool=clickhouse_pool(),
+          description="A read-only ClickHouse role and user for BI tools (ANALYTICS_BI_USER / ANALYTICS_BI_PASSWORD): "
+                      "created on a server; for the embedded engine, written to bi/readonly_access.sql.")
+def bi_readonly_access(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    path = bi_dir() / "readonly_access.sql"
+    with clickhouse.get_client() as wh:
+        sql = readonly_access_sql(wh.database)
+        for statement in sql:  # ClickHouse's parser accepts each one, whatever happens next
+            wh.rows(f"EXPLAIN AST {statement}")
+        if not wh.embedded:
+            if not os.environ.get(BI_PASSWORD):
+                raise dg.Failure(f"{BI_PASSWORD} is not set: no password for the BI user")
+            for statement in sql:
+                wh.command(statement)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(";\n".join(sql) + ";\n", encoding="utf-8")
+    return dg.MaterializeResult(metadata={"sql": dg.MetadataValue.path(str(path)),
+                                          "executed": not wh.embedded})
+
+
+bi_assets = [bi_parquet_extracts, grafana_provisioning, bi_readonly_access]
 bi_job = dg.define_asset_job("bi_job", selection=dg.AssetSelection.groups(BI_GROUP),
                              description="Parquet extracts and Grafana provisioning under $ANALYTICS_DATA_DIR/bi/.")

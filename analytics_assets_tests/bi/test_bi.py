@@ -71,3 +71,18 @@ def test_parquet_extracts_equal_their_tables(sales, tmp_path):  # noqa: F811
             assert result.asset_materializations_for_node("bi_parquet_extracts")[0].metadata[
                 f"rows_{table}"].value == extract.num_rows
     assert not list(folder.glob(".*.tmp"))
+
+
+def test_readonly_access_sql_is_valid_clickhouse_and_holds_no_password(clickhouse, tmp_path, monkeypatch):
+    from analytics_assets.bi.assets import bi_readonly_access
+
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ANALYTICS_BI_PASSWORD", "correct horse")
+    monkeypatch.setenv("ANALYTICS_BI_USER", "powerbi")
+    result = dg.materialize([bi_readonly_access], resources={"clickhouse": clickhouse})
+    text = (tmp_path / "data" / "bi" / "readonly_access.sql").read_text()
+    assert "correct horse" not in text and "sha256_hash BY '" in text and "`powerbi`" in text
+    assert "GRANT SELECT ON `analytics`.* TO `analytics_bi_reader`" in text and "readonly = 1" in text
+    assert result.asset_materializations_for_node("bi_readonly_access")[0].metadata["executed"].value is False
+    monkeypatch.setenv("ANALYTICS_BI_USER", "x; DROP USER default")
+    assert not dg.materialize([bi_readonly_access], resources={"clickhouse": clickhouse}, raise_on_error=False).success
