@@ -23,6 +23,44 @@ def bi_dir() -> Path:
     return settings.data_dir() / "bi"
 
 
+# Power BI and Tableau's Hyper cannot read unsigned integers (UInt64 above all): the BI-facing views
+# cast them to the signed type that holds them (counts never reach 2^63).
+SIGNED = {"UInt8": "Int16", "UInt16": "Int32", "UInt32": "Int64", "UInt64": "Int64"}
+
+
+def bi_view_name(table: str) -> str:
+    return f"bi_{table}"
+
+
+def bi_view_sql(wh, table: str) -> str:
+    """`CREATE OR REPLACE VIEW bi_<table>`: the table's columns, unsigned integers cast to signed."""
+    columns = wh.rows("SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}"
+                      " ORDER BY position", {"db": wh.database, "t": table})
+    if not columns:
+        raise LookupError(f"table {table!r} not found in ClickHouse database {wh.database!r}")
+    selected = []
+    for name, kind in columns:
+        column = quote_identifier(name)
+        inner = kind.removeprefix("LowCardinality(").removeprefix("Nullable(").rstrip(")")
+        if inner in SIGNED:
+            cast = SIGNED[inner] if "Nullable(" not in kind else f"Nullable({SIGNED[inner]})"
+            selected.append(f"CAST({column} AS {cast}) AS {column}")
+        else:
+            selected.append(column)
+    return (f"CREATE OR REPLACE VIEW {quote_identifier(bi_view_name(table))} AS SELECT {', '.join(selected)}"
+            f" FROM {quote_identifier(table, what='table')}")
+
+
+@dg.asset(group_name=BI_GROUP, deps=EXTRACTED, kinds={"clickhouse", "view"}, pool=clickhouse_pool(),
+          description="bi_<table> views of the marts and segment tables for Power BI, Tableau and the extracts: "
+                      "unsigned integers cast to signed types those tools read.")
+def bi_views(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    with clickhouse.get_client() as wh:
+        for table in EXTRACTED:
+            wh.command(bi_view_sql(wh, table))
+    return dg.MaterializeResult(metadata={"views": ", ".join(bi_view_name(t) for t in EXTRACTED)})
+
+
 def write_parquet(wh, table: str, path: Path) -> int:
     """`table` as `path` (types kept: Decimal stays decimal), written aside then renamed."""
     data = wh.query_arrow(f"SELECT * FROM {quote_identifier(table, what='table')}")
@@ -33,15 +71,16 @@ def write_parquet(wh, table: str, path: Path) -> int:
     return data.num_rows
 
 
-@dg.asset(group_name=BI_GROUP, deps=EXTRACTED, kinds={"parquet"}, pool=clickhouse_pool(),
-          description="A Parquet file per dashboard mart and segment table in $ANALYTICS_DATA_DIR/bi/parquet/.")
+@dg.asset(group_name=BI_GROUP, deps=[bi_views], kinds={"parquet"}, pool=clickhouse_pool(),
+          description="A Parquet file per dashboard mart and segment table (from its bi_ view) in "
+                      "$ANALYTICS_DATA_DIR/bi/parquet/.")
 def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     started = time.monotonic()
     folder = bi_dir() / "parquet"
     counts = {}
     with clickhouse.get_client() as wh:
         for table in EXTRACTED:
-            counts[table] = write_parquet(wh, table, folder / f"{table}.parquet")
+            counts[table] = write_parquet(wh, bi_view_name(table), folder / f"{table}.parquet")
     return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
                                           "duration_s": round(time.monotonic() - started, 3),
                                           **{f"rows_{t}": n for t, n in counts.items()}})
@@ -108,6 +147,45 @@ def bi_readonly_access(context: dg.AssetExecutionContext, clickhouse: ClickHouse
                                           "executed": not wh.embedded})
 
 
-bi_assets = [bi_parquet_extracts, grafana_provisioning, bi_readonly_access]
+def write_hyper(parquet: Path, path: Path) -> int:
+    """A Tableau extract (`"Extract"."Extract"`) from a Parquet extract, written aside then renamed."""
+    from tableauhyperapi import Connection, CreateMode, HyperProcess, Telemetry, escape_string_literal
+
+    tmp = path.with_name(f".{path.stem}.tmp.hyper")
+    with HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+                      parameters={"log_dir": str(path.parent)}) as hyper:
+        with Connection(hyper.endpoint, str(tmp), CreateMode.CREATE_AND_REPLACE) as conn:
+            conn.execute_command('CREATE SCHEMA "Extract"')
+            conn.execute_command('CREATE TABLE "Extract"."Extract" AS (SELECT * FROM external('
+                                 f"{escape_string_literal(str(parquet))}))")
+            rows = conn.execute_scalar_query('SELECT count(*) FROM "Extract"."Extract"')
+    os.replace(tmp, path)
+    return int(rows)
+
+
+def tableau_available() -> bool:
+    try:
+        import tableauhyperapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dg.asset(group_name=BI_GROUP, deps=[bi_parquet_extracts], kinds={"tableau"},
+          description="Tableau .hyper extracts of the Parquet extracts in $ANALYTICS_DATA_DIR/bi/tableau/ "
+                      "(the tableau extra: pip install '.[tableau]').")
+def bi_tableau_extracts(context: dg.AssetExecutionContext):
+    folder = bi_dir() / "tableau"
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {t: write_hyper(bi_dir() / "parquet" / f"{t}.parquet", folder / f"{t}.hyper") for t in EXTRACTED}
+    for log in folder.glob("hyperd*.log"):
+        log.unlink()
+    return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
+                                          **{f"rows_{t}": n for t, n in counts.items()}})
+
+
+# The Tableau extracts exist where the optional extra is installed.
+bi_assets = [bi_views, bi_parquet_extracts, grafana_provisioning, bi_readonly_access,
+             *([bi_tableau_extracts] if tableau_available() else [])]
 bi_job = dg.define_asset_job("bi_job", selection=dg.AssetSelection.groups(BI_GROUP),
                              description="Parquet extracts and Grafana provisioning under $ANALYTICS_DATA_DIR/bi/.")

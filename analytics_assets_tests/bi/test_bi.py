@@ -9,7 +9,9 @@ import dagster as dg
 import pyarrow.parquet as pq
 import yaml
 
-from analytics_assets.bi.assets import bi_parquet_extracts, grafana_provisioning
+import pytest
+
+from analytics_assets.bi.assets import bi_parquet_extracts, bi_views, grafana_provisioning, tableau_available
 from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.sales.assets import mart_assets
@@ -62,7 +64,7 @@ def test_the_datasource_takes_a_servers_settings_never_its_password(monkeypatch)
 
 def test_parquet_extracts_equal_their_tables(sales, tmp_path):  # noqa: F811
     build_marts(sales)
-    result = dg.materialize([bi_parquet_extracts], resources={"clickhouse": sales})
+    result = dg.materialize([bi_views, bi_parquet_extracts], resources={"clickhouse": sales})
     folder = tmp_path / "data" / "bi" / "parquet"
     with sales.get_client() as wh:
         for table in ("dashboard_daily_metrics", "dashboard_category_performance", "customer_segments"):
@@ -86,3 +88,32 @@ def test_readonly_access_sql_is_valid_clickhouse_and_holds_no_password(clickhous
     assert result.asset_materializations_for_node("bi_readonly_access")[0].metadata["executed"].value is False
     monkeypatch.setenv("ANALYTICS_BI_USER", "x; DROP USER default")
     assert not dg.materialize([bi_readonly_access], resources={"clickhouse": clickhouse}, raise_on_error=False).success
+
+
+def test_bi_views_cast_unsigned_integers_for_power_bi_and_tableau(sales):  # noqa: F811
+    build_marts(sales)
+    dg.materialize([bi_views], resources={"clickhouse": sales})
+    with sales.get_client() as wh:
+        types = dict(wh.rows("SELECT name, type FROM system.columns WHERE database = currentDatabase()"
+                             " AND table = 'bi_dashboard_daily_metrics'"))
+        assert types["total_orders"] == "Int64" and types["net_revenue"] == "Nullable(Decimal(18, 2))"
+        assert wh.rows("SELECT * FROM bi_dashboard_daily_metrics ORDER BY date") == \
+            wh.rows("SELECT * FROM dashboard_daily_metrics ORDER BY date")
+
+
+@pytest.mark.skipif(not tableau_available(), reason="the tableau extra (tableauhyperapi) is not installed")
+def test_tableau_extracts_read_back_equal(sales):  # noqa: F811
+    from tableauhyperapi import Connection, HyperProcess, Telemetry
+
+    from analytics_assets.bi.assets import bi_dir, bi_tableau_extracts
+
+    build_marts(sales)
+    dg.materialize([bi_views, bi_parquet_extracts, bi_tableau_extracts], resources={"clickhouse": sales})
+    with sales.get_client() as wh:
+        expected = [tuple(r) for r in wh.rows("SELECT date, total_orders, net_revenue FROM dashboard_daily_metrics"
+                                              " ORDER BY date")]
+    with HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU) as hyper, \
+            Connection(hyper.endpoint, str(bi_dir() / "tableau" / "dashboard_daily_metrics.hyper")) as conn:
+        rows = conn.execute_list_query('SELECT "date", "total_orders", "net_revenue" FROM "Extract"."Extract"'
+                                       ' ORDER BY "date"')
+    assert [(r[0].to_date(), r[1], r[2]) for r in rows] == expected
