@@ -86,7 +86,9 @@ def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHous
                                           **{f"rows_{t}": n for t, n in counts.items()}})
 
 
-@dg.asset(group_name=BI_GROUP, deps=[m.name for m in MARTS], kinds={"grafana"}, pool=clickhouse_pool(),
+@dg.asset(group_name=BI_GROUP, deps=[m.name for m in MARTS] + ["website_metrics_hourly", "website_metrics_moving_average",
+                                                             "website_metrics_anomalies"],
+          kinds={"grafana"}, pool=clickhouse_pool(),
           description="Grafana provisioning (ClickHouse data source, dashboards) in $ANALYTICS_DATA_DIR/bi/grafana/; "
                       "every panel's SQL is run against the tables before the files are written.")
 def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):

@@ -24,7 +24,7 @@ PASSWORD_PLACEHOLDER = "${ANALYTICS_CLICKHOUSE_PASSWORD}"  # Grafana fills it fr
 class Panel:
     title: str
     sql: str  # file name in panels/
-    kind: str  # timeseries | barchart
+    kind: str  # timeseries | barchart | table
     unit: str = ""
 
 
@@ -35,6 +35,11 @@ DASHBOARDS = {
         Panel("Revenue by category (last 30 days)", "revenue_by_category", "barchart", "currencyUSD"),
         Panel("Revenue by region (last 30 days)", "revenue_by_region", "barchart", "currencyUSD"),
         Panel("This year against last year", "year_over_year", "timeseries", "currencyUSD"),
+    ]),
+    "web": ("Web metrics", [
+        Panel("Pageviews per hour", "web_pageviews_hourly", "timeseries"),
+        Panel("Pageviews per day and 7-day moving average", "web_pageviews_moving_average", "timeseries"),
+        Panel("Anomalies (|z| above the threshold, same hour of the week)", "web_anomalies", "table"),
     ]),
 }
 

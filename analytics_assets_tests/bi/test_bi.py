@@ -21,6 +21,17 @@ from analytics_assets_tests.reports.test_reports import sales  # noqa: F401 - a 
 def build_marts(clickhouse):
     dg.materialize(mart_assets, resources={"clickhouse": clickhouse},
                    tags={AS_OF_TAG: "2026-11-02T00:00:00+00:00"})
+    from datetime import date
+
+    from analytics_assets.web.analyses import ANALYSES, analysis_parameters, build_analysis
+    from analytics_assets.web.load import ensure_tables
+
+    with clickhouse.get_client() as wh:  # the web tables (empty): their panels must run too
+        ensure_tables(wh, 0)
+        wh.command("INSERT INTO website_metrics VALUES ('2026-10-30 10:00:00', 'pageviews', 5, {}, [], 1)")
+        for analysis in ANALYSES:
+            build_analysis(wh, analysis, analysis_parameters(date(2026, 10, 30), date(2026, 10, 30),
+                                                             datetime(2026, 10, 31, tzinfo=timezone.utc)), [])
     with clickhouse.get_client() as wh:
         for table in ("customer_segments", "customer_segment_summary"):
             wh.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY tuple() AS "
@@ -48,8 +59,12 @@ def test_every_panel_runs_and_the_provisioning_points_at_the_tables(sales, tmp_p
     (ds,) = source["datasources"]
     assert ds["type"] == "grafana-clickhouse-datasource" and ds["jsonData"]["defaultDatabase"] == "analytics"
     assert ds["secureJsonData"]["password"] == "${ANALYTICS_CLICKHOUSE_PASSWORD}"
-    board = json.loads((root / "dashboards" / "sales.json").read_text())
-    assert [p["targets"][0]["rawSql"] for p in board["panels"]] == [panel_sql(p) for p in DASHBOARDS["sales"][1]]
+    for key in ("sales", "web"):
+        board = json.loads((root / "dashboards" / f"{key}.json").read_text())
+        assert [p["targets"][0]["rawSql"] for p in board["panels"]] == [panel_sql(p) for p in DASHBOARDS[key][1]]
+    with sales.get_client() as wh:
+        assert wh.rows(expand_macros(panel_sql(DASHBOARDS["web"][1][0]), start, end)) == [
+            (datetime(2026, 10, 30, 10), 5.0)]
 
 
 def test_the_datasource_takes_a_servers_settings_never_its_password(monkeypatch):
