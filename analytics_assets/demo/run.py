@@ -107,11 +107,12 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
     from analytics_assets.definitions import defs
     from analytics_assets.ingest.sources import SOURCE_TABLES
     from analytics_assets.logical_time import AS_OF_TAG
+    from analytics_assets.bi.assets import BI_GROUP
     from analytics_assets.reports.assets import REPORTS_GROUP, last_complete_period
     from analytics_assets.web.analyses import WEB_GROUP
 
     graph = defs.resolve_asset_graph()
-    keys = (dg.AssetSelection.all() - dg.AssetSelection.groups(WEB_GROUP, REPORTS_GROUP)).resolve(graph)
+    keys = (dg.AssetSelection.all() - dg.AssetSelection.groups(WEB_GROUP, REPORTS_GROUP, BI_GROUP)).resolve(graph)
     ops = {t.replica: {"config": {"full_resync": True}} for t in SOURCE_TABLES} if full_resync else {}
     logging = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     tags = {"analytics/trigger": "demo", AS_OF_TAG: as_of.isoformat()}
@@ -134,8 +135,12 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
         report = defs.resolve_job_def(f"{spec.name}_job").execute_in_process(
             instance=instance, partition_key=month, run_config=logging, raise_on_error=False, tags=tags,
             asset_selection=[dg.AssetKey(k) for k in selection])
+        # Last, the BI feeds over everything above (Grafana's panels read the web tables too).
+        bi = defs.resolve_job_def("bi_job").execute_in_process(instance=instance, run_config=logging,
+                                                                raise_on_error=False, tags=tags)
     failures = 0
-    for label, result in (("every other asset", main), ("web_analytics_job", web), (f"report {month}", report)):
+    for label, result in (("every other asset", main), ("web_analytics_job", web), (f"report {month}", report),
+                          ("bi_job", bi)):
         checks = [e.asset_check_evaluation_data for e in result.all_events
                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
         failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
