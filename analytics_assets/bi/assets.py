@@ -71,23 +71,38 @@ def write_parquet(wh, table: str, path: Path) -> int:
     return data.num_rows
 
 
+class ExtractConfig(dg.Config):
+    csv: bool = False  # also bi/csv/<table>.csv, with a header line
+
+
+def write_csv(wh, table: str, path: Path) -> None:
+    """`table` as CSV with a header, from ClickHouse's own CSV writer, written aside then renamed."""
+    data = wh.client.raw_query(f"SELECT * FROM {quote_identifier(table, what='table')}", fmt="CSVWithNames")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 @dg.asset(group_name=BI_GROUP, deps=[bi_views], kinds={"parquet"}, pool=clickhouse_pool(),
           description="A Parquet file per dashboard mart and segment table (from its bi_ view) in "
                       "$ANALYTICS_DATA_DIR/bi/parquet/.")
-def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, config: ExtractConfig):
     started = time.monotonic()
     folder = bi_dir() / "parquet"
     counts = {}
     with clickhouse.get_client() as wh:
         for table in EXTRACTED:
             counts[table] = write_parquet(wh, bi_view_name(table), folder / f"{table}.parquet")
+            if config.csv:
+                write_csv(wh, bi_view_name(table), bi_dir() / "csv" / f"{table}.csv")
     return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
                                           "duration_s": round(time.monotonic() - started, 3),
                                           **{f"rows_{t}": n for t, n in counts.items()}})
 
 
 @dg.asset(group_name=BI_GROUP, deps=[m.name for m in MARTS] + ["website_metrics_hourly", "website_metrics_moving_average",
-                                                             "website_metrics_anomalies"],
+                                                             "website_metrics_anomalies", "customer_segment_summary"],
           kinds={"grafana"}, pool=clickhouse_pool(),
           description="Grafana provisioning (ClickHouse data source, dashboards) in $ANALYTICS_DATA_DIR/bi/grafana/; "
                       "every panel's SQL is run against the tables before the files are written.")

@@ -41,6 +41,9 @@ DASHBOARDS = {
         Panel("Pageviews per day and 7-day moving average", "web_pageviews_moving_average", "timeseries"),
         Panel("Anomalies (|z| above the threshold, same hour of the week)", "web_anomalies", "table"),
     ]),
+    "customers": ("Customer segments", [
+        Panel("Customers, revenue and model CLV by RFM segment", "customer_segments", "barchart", "currencyUSD"),
+    ]),
 }
 
 

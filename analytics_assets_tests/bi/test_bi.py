@@ -32,10 +32,16 @@ def build_marts(clickhouse):
         for analysis in ANALYSES:
             build_analysis(wh, analysis, analysis_parameters(date(2026, 10, 30), date(2026, 10, 30),
                                                              datetime(2026, 10, 31, tzinfo=timezone.utc)), [])
-    with clickhouse.get_client() as wh:
-        for table in ("customer_segments", "customer_segment_summary"):
-            wh.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY tuple() AS "
-                       "SELECT number AS customer_id, toDecimal64(number, 2) AS monetary_value FROM numbers(3)")
+    from analytics_assets.customers import assets as customers
+    from analytics_assets.warehouse.sql import render_sql, sql_file
+
+    with clickhouse.get_client() as wh:  # segments by hand; the summary by its own SQL
+        wh.command("CREATE TABLE customer_segments ENGINE = MergeTree ORDER BY tuple() AS SELECT number AS customer_id,"
+                   " ['Champions', 'Loyal', 'At Risk'][number % 3 + 1] AS rfm_segment,"
+                   " toDecimal64(number * 10, 2) AS monetary_value, number + 1 AS frequency, 10 * number AS"
+                   " recency_days, toNullable(toDecimal64(number * 20, 2)) AS model_clv_3y FROM numbers(6)")
+        wh.command(render_sql(sql_file(customers.__file__, "customer_segment_summary"),
+                              target="customer_segment_summary"), {"as_of": datetime(2026, 11, 2, tzinfo=timezone.utc)})
 
 
 def test_macros_expand_to_a_concrete_range():
@@ -59,7 +65,7 @@ def test_every_panel_runs_and_the_provisioning_points_at_the_tables(sales, tmp_p
     (ds,) = source["datasources"]
     assert ds["type"] == "grafana-clickhouse-datasource" and ds["jsonData"]["defaultDatabase"] == "analytics"
     assert ds["secureJsonData"]["password"] == "${ANALYTICS_CLICKHOUSE_PASSWORD}"
-    for key in ("sales", "web"):
+    for key in ("sales", "web", "customers"):
         board = json.loads((root / "dashboards" / f"{key}.json").read_text())
         assert [p["targets"][0]["rawSql"] for p in board["panels"]] == [panel_sql(p) for p in DASHBOARDS[key][1]]
     with sales.get_client() as wh:
@@ -79,7 +85,8 @@ def test_the_datasource_takes_a_servers_settings_never_its_password(monkeypatch)
 
 def test_parquet_extracts_equal_their_tables(sales, tmp_path):  # noqa: F811
     build_marts(sales)
-    result = dg.materialize([bi_views, bi_parquet_extracts], resources={"clickhouse": sales})
+    result = dg.materialize([bi_views, bi_parquet_extracts], resources={"clickhouse": sales},
+                            run_config={"ops": {"bi_parquet_extracts": {"config": {"csv": True}}}})
     folder = tmp_path / "data" / "bi" / "parquet"
     with sales.get_client() as wh:
         for table in ("dashboard_daily_metrics", "dashboard_category_performance", "customer_segments"):
@@ -88,6 +95,8 @@ def test_parquet_extracts_equal_their_tables(sales, tmp_path):  # noqa: F811
             assert result.asset_materializations_for_node("bi_parquet_extracts")[0].metadata[
                 f"rows_{table}"].value == extract.num_rows
     assert not list(folder.glob(".*.tmp"))
+    csv_lines = (tmp_path / "data" / "bi" / "csv" / "customer_segment_summary.csv").read_text().splitlines()
+    assert csv_lines[0].startswith('"rfm_segment","customer_count"') and len(csv_lines) == 4
 
 
 def test_readonly_access_sql_is_valid_clickhouse_and_holds_no_password(clickhouse, tmp_path, monkeypatch):
