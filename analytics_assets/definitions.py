@@ -27,6 +27,7 @@ from analytics_assets.sales.schedules import (
     sales_dashboard_job,
 )
 from analytics_assets.bi.assets import bi_assets, bi_job
+from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
@@ -43,8 +44,8 @@ def _from_env(name: str):
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
-core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, website_metrics, *analysis_assets,
-               *bi_assets]
+core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, *customer360_assets, website_metrics,
+               *analysis_assets, *bi_assets]
 # Datamarts come from spec files; none may take the name of one of our tables.
 internal_tables = {SALES_FACT_STATE, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
                    web_tables.QUARANTINE}
@@ -64,13 +65,14 @@ defs = dg.Definitions(
     assets=[*core_assets, *datamart_assets, *report_assets],
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
     jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
-          web_analyses_job, bi_job],
+          web_analyses_job, bi_job, customer_360_job],
     schedules=[
         ingest_hourly_schedule,
         ingest_reconcile_daily_schedule,
         sales_dashboard_hourly_schedule,
         customer_segmentation_daily_schedule,
         web_analyses_hourly_schedule,
+        customer_360_hourly_schedule,
         *datamart_schedules,
         *report_schedules,
     ],

@@ -1,0 +1,61 @@
+"""Customer 360 and sales cohorts: one `.sql` file each, built aside, gated, swapped in."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from analytics_assets.sales.fact import TABLE as SALES_FACT
+from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
+
+CUSTOMER360_GROUP = "customer360"
+HERE = Path(__file__).parent
+COMPLETED_BEFORE_AS_OF = "status = 'COMPLETED' AND sale_date < {as_of:DateTime64(6, 'UTC')}"
+
+customer_360 = build_sql_table_asset(SqlTable(
+    name="customer_360",
+    description="One row per known customer: profile, lifetime and 30/365-day sales, favourite category, "
+    "RFM, behaviour and CLV segments.",
+    sql_dir=HERE, group=CUSTOMER360_GROUP, deps=("raw_customers", SALES_FACT, "customer_segments"),
+    gates=(
+        unique_key("customer_id"),
+        Gate("one_row_per_known_customer", "Exactly the live customers of the replica.",
+             "SELECT abs(toInt64(count()) - toInt64((SELECT count() FROM raw_customers FINAL WHERE NOT _is_deleted))),"
+             " concat(toString(count()), ' rows') FROM $target"),
+        Gate("reconciles_with_sales_fact", "Lifetime orders and net revenue add up to sales_fact's completed sales.",
+             f"""
+             SELECT (sum(lifetime_orders) != s.orders) + (sum(lifetime_net_revenue) != s.revenue),
+                    concat('customer_360 ', toString(sum(lifetime_net_revenue)), ', sales_fact ', toString(s.revenue))
+             FROM $target,
+                  (SELECT count() AS orders, ifNull(sum(net_amount), 0) AS revenue FROM sales_fact
+                   WHERE {COMPLETED_BEFORE_AS_OF} AND customer_found) AS s
+             GROUP BY s.orders, s.revenue
+             """),
+    ),
+))
+
+customer_cohort_retention = build_sql_table_asset(SqlTable(
+    name="customer_cohort_retention",
+    description="Monthly cohorts by first purchase: active customers, retention rate and revenue by month since.",
+    sql_dir=HERE, group=CUSTOMER360_GROUP, deps=(SALES_FACT,),
+    gates=(
+        unique_key("cohort_month", "months_since_first"),
+        Gate("month_zero_is_everyone", "In its first month every cohort customer is active (rate 1).",
+             "SELECT countIf(months_since_first = 0 AND active_customers != cohort_size), '' FROM $target"),
+    ),
+))
+
+customer_revenue_cohorts = build_sql_table_asset(SqlTable(
+    name="customer_revenue_cohorts",
+    description="The same cohorts by revenue: per customer, cumulative, and against the first month.",
+    sql_dir=HERE, group=CUSTOMER360_GROUP, deps=("customer_cohort_retention",),
+    gates=(unique_key("cohort_month", "months_since_first"),),
+))
+
+customer360_assets = [customer_360, customer_cohort_retention, customer_revenue_cohorts]
+
+customer_360_job = dg.define_asset_job(
+    "customer_360_job", selection=dg.AssetSelection.groups(CUSTOMER360_GROUP),
+    description="customer_360 and the sales cohorts.")
+
+customer_360_hourly_schedule = dg.ScheduleDefinition(
+    name="customer_360_hourly", job=customer_360_job, cron_schedule="20 * * * *", execution_timezone="UTC")
