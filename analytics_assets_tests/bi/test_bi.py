@@ -126,7 +126,7 @@ def test_bi_views_cast_unsigned_integers_for_power_bi_and_tableau(sales):  # noq
 
 
 @pytest.mark.skipif(not tableau_available(), reason="the tableau extra (tableauhyperapi) is not installed")
-def test_tableau_extracts_read_back_equal(sales):  # noqa: F811
+def test_tableau_extracts_read_back_equal(sales, tmp_path):  # noqa: F811
     from tableauhyperapi import Connection, HyperProcess, Telemetry
 
     from analytics_assets.bi.assets import bi_dir, bi_tableau_extracts
@@ -136,7 +136,8 @@ def test_tableau_extracts_read_back_equal(sales):  # noqa: F811
     with sales.get_client() as wh:
         expected = [tuple(r) for r in wh.rows("SELECT date, total_orders, net_revenue FROM dashboard_daily_metrics"
                                               " ORDER BY date")]
-    with HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU) as hyper, \
+    with HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+                      parameters={"log_dir": str(tmp_path)}) as hyper, \
             Connection(hyper.endpoint, str(bi_dir() / "tableau" / "dashboard_daily_metrics.hyper")) as conn:
         rows = conn.execute_list_query('SELECT "date", "total_orders", "net_revenue" FROM "Extract"."Extract"'
                                        ' ORDER BY "date"')
