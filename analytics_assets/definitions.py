@@ -29,6 +29,7 @@ from analytics_assets.sales.schedules import (
 from analytics_assets.bi.assets import bi_assets, bi_job
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
+from analytics_assets.operations.alerts import run_failure_email
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
@@ -77,7 +78,7 @@ defs = dg.Definitions(
         *report_schedules,
     ],
     sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
-             build_delivery_sensor(report_specs)],
+             build_delivery_sensor(report_specs), run_failure_email],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "smtp": _smtp(),

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from analytics_assets.sales.fact import TABLE as SALES_FACT
+from analytics_assets.sales.marts import HOURLY_STALE_AFTER
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
 
 CUSTOMER360_GROUP = "customer360"
@@ -16,6 +17,7 @@ customer_360 = build_sql_table_asset(SqlTable(
     description="One row per known customer: profile, lifetime and 30/365-day sales, favourite category, "
     "RFM, behaviour and CLV segments.",
     sql_dir=HERE, group=CUSTOMER360_GROUP, deps=("raw_customers", SALES_FACT, "customer_segments"),
+    stale_after=HOURLY_STALE_AFTER,
     gates=(
         unique_key("customer_id"),
         Gate("one_row_per_known_customer", "Exactly the live customers of the replica.",

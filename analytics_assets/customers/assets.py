@@ -5,7 +5,7 @@ models). Every step reads and writes ClickHouse tables.
 """
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +24,8 @@ from analytics_assets.warehouse.sql import render_sql, sql_file
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
 
 CUSTOMERS_GROUP = "customers"
+# Rebuilt daily at 02:00: stale when a day's run is missed (26 h leaves the run two hours).
+DAILY_STALE_AFTER = timedelta(hours=26)
 HERE = Path(__file__).parent
 RFM_SEGMENTS = ("Champions", "Loyal Customers", "New Customers", "At Risk", "Lost Customers", "Big Spenders",
                 "Frequent Buyers", "Need Attention")
@@ -34,7 +36,7 @@ customer_rfm = build_sql_table_asset(SqlTable(
     name="customer_rfm",
     description="Recency, frequency and monetary value over the 365 days before the logical time, with "
     "quintile scores and the seed's RFM segment labels.",
-    sql_dir=HERE, group=CUSTOMERS_GROUP, deps=(SALES_FACT,),
+    sql_dir=HERE, group=CUSTOMERS_GROUP, stale_after=DAILY_STALE_AFTER, deps=(SALES_FACT,),
     gates=(
         unique_key("customer_id"),
         Gate("scores_in_range", "r, f and m scores are 1..5.",
@@ -216,7 +218,7 @@ customer_segments = build_sql_table_asset(SqlTable(
     name="customer_segments",
     description="The seed's customer segments: RFM, behaviour cluster, the seed's simple CLV and the "
     "BG/NBD + Gamma-Gamma CLV, one row per customer active in the last 365 days.",
-    sql_dir=HERE, group=CUSTOMERS_GROUP,
+    sql_dir=HERE, group=CUSTOMERS_GROUP, stale_after=DAILY_STALE_AFTER,
     deps=("customer_rfm", "customer_behavior_clusters", "customer_clv", "raw_customers"),
     gates=SEGMENT_GATES,
     parameters=lambda as_of: {"rfm_segments": list(RFM_SEGMENTS), "behavior_segments": list(LABELS),
@@ -226,7 +228,7 @@ customer_segments = build_sql_table_asset(SqlTable(
 customer_segment_summary = build_sql_table_asset(SqlTable(
     name="customer_segment_summary",
     description="Customers, average value, frequency and recency per RFM segment.",
-    sql_dir=HERE, group=CUSTOMERS_GROUP, deps=("customer_segments",),
+    sql_dir=HERE, group=CUSTOMERS_GROUP, stale_after=DAILY_STALE_AFTER, deps=("customer_segments",),
     gates=(
         unique_key("rfm_segment"),
         Gate("totals_equal_detail", "Customer count and revenue add up to customer_segments'.",

@@ -13,6 +13,8 @@ from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, unique_key
 
 SALES_GROUP = "sales"
+# Refreshed hourly: stale once two refreshes are missed.
+HOURLY_STALE_AFTER = timedelta(hours=2)
 HERE = Path(__file__).parent
 
 
@@ -26,7 +28,7 @@ def year_start(as_of_date: date) -> date:
 
 def Mart(name: str, description: str, window, gates) -> SqlTable:  # noqa: N802 - reads as a table spec
     return SqlTable(name=name, description=description, sql_dir=HERE, group=SALES_GROUP, deps=(SALES_FACT,),
-                    gates=tuple(gates), window_start=window)
+                    gates=tuple(gates), window_start=window, stale_after=HOURLY_STALE_AFTER)
 
 
 def matches_sales_fact(mart_sum: str, fact_sum: str, fact_filter: str, window: str) -> Gate:

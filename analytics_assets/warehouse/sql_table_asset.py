@@ -9,7 +9,7 @@ and `{as_of_date:Date32}`.
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class SqlTable:
     gates: tuple[Gate, ...] = ()
     window_start: Callable[[date], date] | None = None  # for metadata: where the window begins
     parameters: Callable[[datetime], Mapping[str, Any]] = field(default=lambda as_of: {})
+    stale_after: timedelta | None = None  # freshness: the UI flags the table when older than this
 
 
 class GateFailed(Exception):
@@ -92,6 +93,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         pool=clickhouse_pool(),
         description=f"{table.description} Replaced atomically; gates run on the new version before the swap.",
         check_specs=gate_check_specs(table.name, table.gates),
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=table.stale_after) if table.stale_after else None,
     )
     def sql_table(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         started = time.monotonic()
