@@ -1,0 +1,120 @@
+"""The Dagster UI in a real browser: `dagster dev` on the production instance (dagster-postgres on
+a real PostgreSQL), a run launched through GraphQL as the UI does, and headless Chromium reading
+the asset graph, checks and schedules pages (a screenshot is kept)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from analytics_assets.demo import generator
+from analytics_assets_tests.ingest.conftest import AS_OF
+from analytics_assets_tests.test_job_execute import DAGSTER, REPO, _env
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query, "variables": variables or {}})
+                                     .encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _browse(url: str, tmp_path: Path, *extra: str, height: int = 1000) -> str:
+    profile = tmp_path / f"chromium-{time.monotonic_ns()}"
+    out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--window-size=1600,{height}",
+                          "--virtual-time-budget=30000", *extra, url], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian's chromium package; .ci/run installs it)")
+def test_the_ui_shows_the_assets_checks_and_schedules_and_runs_a_job(tmp_path, pg_dsn, postgres_server):
+    generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=4, as_of=AS_OF)
+    admin = postgres_server.dsn_for("postgres")
+    dagster_db = f"dagster_ui_{tmp_path.name[-12:].replace('-', '_').lower()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dagster_db}"')
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    (home / ".nux").mkdir()
+    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no first-visit dialog over the page
+    url = urlsplit(admin)
+    env = _env(tmp_path, pg_dsn, home)
+    env.update(DAGSTER_PG_HOST=url.hostname, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
+               DAGSTER_PG_PASSWORD="unused-with-trust", DAGSTER_PG_DB=dagster_db)
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/server_info", timeout=5).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "dagster dev did not come up"
+                time.sleep(1)
+        launched = _graphql(base, """
+            mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+              __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
+            {"params": {"selector": {"repositoryLocationName": "analytics_assets", "repositoryName": "__repository__",
+                                     "jobName": "ingest_job"}, "runConfigData": {}}})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline = time.monotonic() + 240
+        while (status := _graphql(base, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+                                  {"id": run_id})["runOrError"]["status"]) not in ("SUCCESS", "FAILURE", "CANCELED"):
+            assert time.monotonic() < deadline, f"run {run_id} still {status}"
+            time.sleep(2)
+        assert status == "SUCCESS"
+
+        groups = _browse(f"{base}/asset-groups", tmp_path, "--dump-dom")
+        for group in ("ingest", "sales", "customers", "customer360", "web", "datamarts", "reports", "bi"):
+            assert f">{group}<" in groups, group
+        catalog = _browse(f"{base}/assets", tmp_path, "--dump-dom", height=6000)  # the list renders what fits
+        for name in ("raw_sales", "sales_fact", "dashboard_daily_metrics", "customer_segments", "website_metrics"):
+            assert name in catalog, name
+        checks = _browse(f"{base}/assets/raw_sales?view=checks", tmp_path, "--dump-dom")
+        assert "source_keys_unique" in checks
+        schedules = _browse(f"{base}/automation", tmp_path, "--dump-dom")
+        assert "sales_dashboard_hourly" in schedules and "customer_segmentation_daily" in schedules
+        shot = tmp_path / "asset-graph.png"
+        _browse(f"{base}/asset-groups", tmp_path, f"--screenshot={shot}")
+        assert shot.stat().st_size > 10_000
+        kept = REPO / ".ci-artifacts"
+        kept.mkdir(exist_ok=True)
+        shutil.copy(shot, kept / "asset-graph.png")
+    finally:
+        import os
+        import signal
+
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dagster_db}" WITH (FORCE)')
