@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from analytics_assets import settings
+from analytics_assets.files import atomic_path
 from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql, write_provisioning
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
@@ -64,10 +65,8 @@ def bi_views(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
 def write_parquet(wh, table: str, path: Path) -> int:
     """`table` as `path` (types kept: Decimal stays decimal), written aside then renamed."""
     data = wh.query_arrow(f"SELECT * FROM {quote_identifier(table, what='table')}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(data, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(data, tmp, compression="zstd")
     return data.num_rows
 
 
@@ -77,11 +76,9 @@ class ExtractConfig(dg.Config):
 
 def write_csv(wh, table: str, path: Path) -> None:
     """`table` as CSV with a header, from ClickHouse's own CSV writer, written aside then renamed."""
-    data = wh.client.raw_query(f"SELECT * FROM {quote_identifier(table, what='table')}", fmt="CSVWithNames")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    data = wh.raw_query(f"SELECT * FROM {quote_identifier(table, what='table')}", fmt="CSVWithNames")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 @dg.asset(group_name=BI_GROUP, deps=[bi_views], kinds={"parquet"}, pool=clickhouse_pool(),
@@ -168,15 +165,13 @@ def write_hyper(parquet: Path, path: Path) -> int:
     """A Tableau extract (`"Extract"."Extract"`) from a Parquet extract, written aside then renamed."""
     from tableauhyperapi import Connection, CreateMode, HyperProcess, Telemetry, escape_string_literal
 
-    tmp = path.with_name(f".{path.stem}.tmp.hyper")
-    with HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
-                      parameters={"log_dir": str(path.parent)}) as hyper:
+    with atomic_path(path) as tmp, HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+                                                parameters={"log_dir": str(path.parent)}) as hyper:
         with Connection(hyper.endpoint, str(tmp), CreateMode.CREATE_AND_REPLACE) as conn:
             conn.execute_command('CREATE SCHEMA "Extract"')
             conn.execute_command('CREATE TABLE "Extract"."Extract" AS (SELECT * FROM external('
                                  f"{escape_string_literal(str(parquet))}))")
             rows = conn.execute_scalar_query('SELECT count(*) FROM "Extract"."Extract"')
-    os.replace(tmp, path)
     return int(rows)
 
 

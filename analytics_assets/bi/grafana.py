@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from analytics_assets import settings
+from analytics_assets.files import atomic_path
 
 PANELS = Path(__file__).with_name("panels")
 DATASOURCE_UID = "analytics-clickhouse"
@@ -112,8 +113,6 @@ def write_provisioning(root: Path) -> list[Path]:
         **{root / "dashboards" / f"{key}.json": json.dumps(dashboard(key), indent=2) for key in DASHBOARDS},
     }
     for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     return sorted(files)

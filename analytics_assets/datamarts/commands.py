@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analytics_assets import settings
 from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_spec, load_specs, parse_spec
+from analytics_assets.files import atomic_path
 
 
 def _reserved() -> set[str]:
@@ -71,10 +72,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         print(f"error: {path} exists (--force replaces it)", file=sys.stderr)
         return 1
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(spec.to_yaml(), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(spec.to_yaml(), encoding="utf-8")
     print(f"created {path}")
     print("reload the code location (or restart dagster dev) to see it; materialize it with:")
     print(f"  dagster asset materialize -m analytics_assets.definitions --select {spec.name}")

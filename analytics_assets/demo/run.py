@@ -21,7 +21,6 @@ def say(message: str) -> None:
 
 def _source_sales(dsn: str) -> int:
     import psycopg
-    from psycopg import sql
 
     with psycopg.connect(dsn) as conn:
         exists = conn.execute("SELECT to_regclass('public.sales') IS NOT NULL").fetchone()[0]

@@ -13,12 +13,13 @@ import csv
 import gzip
 import io
 import json
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+
+from analytics_assets.files import atomic_path
 
 STEP_MINUTES = 15
 DEVICES = ("desktop", "mobile")
@@ -123,10 +124,8 @@ def write_file(path: Path, rows: list[dict]) -> Path:
     data = text.encode()
     if path.name.endswith(".gz"):
         data = gzip.compress(data, compresslevel=5, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
     return path
 
 

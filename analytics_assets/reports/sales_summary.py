@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 
+from analytics_assets.files import atomic_path
 from analytics_assets.reports.spec import FILTERS, ReportSpec, previous_period
 from analytics_assets.warehouse.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import sql_file
@@ -94,13 +94,11 @@ def _titled(title: str, table: Table) -> Table:
 
 def write(summary: SalesSummary, path: Path) -> Path:
     """The report file, written aside and renamed into place (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if summary.spec.format == "csv":
-        tmp.write_text(_csv(summary), encoding="utf-8")
-    else:
-        _workbook(summary).save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if summary.spec.format == "csv":
+            tmp.write_text(_csv(summary), encoding="utf-8")
+        else:
+            _workbook(summary).save(tmp)
     return path
 
 

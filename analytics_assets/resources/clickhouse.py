@@ -89,6 +89,11 @@ class Warehouse:
         with stream as source:
             yield blocks(iter(source))
 
+    def raw_query(self, sql: str, parameters: Mapping[str, Any] | None = None, *, fmt: str) -> bytes:
+        """The result in a ClickHouse output format (e.g. CSVWithNames), as bytes."""
+        with self._redacted_errors():
+            return self.client.raw_query(sql, parameters=dict(parameters or {}), fmt=fmt)
+
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         with self._redacted_errors():
             self.client.insert_arrow(quote_identifier(table, what="table"), data)
