@@ -74,3 +74,29 @@ def clickhouse(tmp_path: Path) -> "ClickHouseResource":
     from analytics_assets.resources import ClickHouseResource
 
     return ClickHouseResource(dsn=f"chdb://{tmp_path / 'clickhouse'}", database="analytics")
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: (controller, inbox)."""
+    from aiosmtpd.controller import Controller
+
+    from analytics_assets_tests.support import Inbox, free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def sales(clickhouse, tmp_path, monkeypatch):
+    """An embedded ClickHouse whose sales_fact holds the known sales (support.SALES); the data
+    dir is a temp dir."""
+    from analytics_assets_tests.support import load_known_sales
+
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
+    with clickhouse.get_client() as wh:
+        load_known_sales(wh)
+    return clickhouse

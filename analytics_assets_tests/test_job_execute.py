@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +30,30 @@ def _env(tmp_path: Path, pg_dsn: str, home: Path) -> dict:
         DAGSTER_HOME=str(home),
     )
     return env
+
+
+@contextmanager
+def production_instance(tmp_path: Path, pg_dsn: str, postgres_server) -> Iterator[tuple[dict, str]]:
+    """(environment, database): `deploy/dagster.yaml` in a fresh DAGSTER_HOME, on a database of its
+    own on the test PostgreSQL (dropped afterwards)."""
+    admin = postgres_server.dsn_for("postgres")
+    dagster_db = f"dagster_{tmp_path.name[-20:].replace('-', '_').lower()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dagster_db}"')
+    try:
+        home = tmp_path / "home"
+        home.mkdir()
+        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+        url = urlsplit(admin)
+        env = _env(tmp_path, pg_dsn, home)
+        env.update(
+            DAGSTER_PG_HOST=url.hostname, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
+            DAGSTER_PG_PASSWORD="unused-with-trust", DAGSTER_PG_DB=dagster_db,
+        )
+        yield env, dagster_db
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dagster_db}" WITH (FORCE)')
 
 
 def _execute(env: dict, job: str = "ingest_job") -> subprocess.Popen:
@@ -71,28 +97,12 @@ def test_two_overlapping_job_runs_on_the_embedded_engine_both_succeed(tmp_path, 
 @pytest.mark.slow
 def test_production_instance_on_postgres(tmp_path, pg_dsn, postgres_server):
     generator.generate(pg_dsn, customers=300, products=40, sales=3000, seed=2, as_of=AS_OF)
-    admin = postgres_server.dsn_for("postgres")
-    dagster_db = f"dagster_{tmp_path.name[-20:].replace('-', '_').lower()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dagster_db}"')
-    try:
-        home = tmp_path / "home"
-        home.mkdir()
-        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-        url = urlsplit(admin)
-        env = _env(tmp_path, pg_dsn, home)
-        env.update(
-            DAGSTER_PG_HOST=url.hostname, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
-            DAGSTER_PG_PASSWORD="unused-with-trust", DAGSTER_PG_DB=dagster_db,
-        )
+    with production_instance(tmp_path, pg_dsn, postgres_server) as (env, dagster_db):
         _finish(_execute(env))
         with psycopg.connect(postgres_server.dsn_for(dagster_db)) as conn:
             statuses = conn.execute("SELECT status FROM runs").fetchall()
             materialized = conn.execute(
                 "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
             ).fetchone()[0]
-        assert statuses == [("SUCCESS",)]
-        assert materialized == 3
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dagster_db}" WITH (FORCE)')
+    assert statuses == [("SUCCESS",)]
+    assert materialized == 3

@@ -15,7 +15,6 @@ from analytics_assets.bi.assets import bi_parquet_extracts, bi_views, grafana_pr
 from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.sales.assets import mart_assets
-from analytics_assets_tests.reports.test_reports import sales  # noqa: F401 - a handful of known sales
 
 
 def build_marts(clickhouse):
@@ -52,7 +51,7 @@ def test_macros_expand_to_a_concrete_range():
         f"WHERE toDateTime(date) >= toDateTime({a}) AND toDateTime(date) <= toDateTime({b}) AND x < toDateTime({b})")
 
 
-def test_every_panel_runs_and_the_provisioning_points_at_the_tables(sales, tmp_path, monkeypatch):  # noqa: F811
+def test_every_panel_runs_and_the_provisioning_points_at_the_tables(sales, tmp_path, monkeypatch):
     build_marts(sales)
     result = dg.materialize([grafana_provisioning], resources={"clickhouse": sales})
     assert result.success
@@ -83,7 +82,7 @@ def test_the_datasource_takes_a_servers_settings_never_its_password(monkeypatch)
     assert "s3cret" not in json.dumps(ds)
 
 
-def test_parquet_extracts_equal_their_tables(sales, tmp_path):  # noqa: F811
+def test_parquet_extracts_equal_their_tables(sales, tmp_path):
     build_marts(sales)
     result = dg.materialize([bi_views, bi_parquet_extracts], resources={"clickhouse": sales},
                             run_config={"ops": {"bi_parquet_extracts": {"config": {"csv": True}}}})
@@ -114,7 +113,7 @@ def test_readonly_access_sql_is_valid_clickhouse_and_holds_no_password(clickhous
     assert not dg.materialize([bi_readonly_access], resources={"clickhouse": clickhouse}, raise_on_error=False).success
 
 
-def test_bi_views_cast_unsigned_integers_for_power_bi_and_tableau(sales):  # noqa: F811
+def test_bi_views_cast_unsigned_integers_for_power_bi_and_tableau(sales):
     build_marts(sales)
     dg.materialize([bi_views], resources={"clickhouse": sales})
     with sales.get_client() as wh:
@@ -126,7 +125,7 @@ def test_bi_views_cast_unsigned_integers_for_power_bi_and_tableau(sales):  # noq
 
 
 @pytest.mark.skipif(not tableau_available(), reason="the tableau extra (tableauhyperapi) is not installed")
-def test_tableau_extracts_read_back_equal(sales, tmp_path):  # noqa: F811
+def test_tableau_extracts_read_back_equal(sales, tmp_path):
     from tableauhyperapi import Connection, HyperProcess, Telemetry
 
     from analytics_assets.bi.assets import bi_dir, bi_tableau_extracts

@@ -13,13 +13,13 @@ from analytics_assets.customer360.assets import customer360_assets
 from analytics_assets.ingest.sources import CUSTOMERS
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.warehouse.tables import create_table_sql
-from analytics_assets_tests.reports.test_reports import SALES, sales  # noqa: F401 - the known sales
+from analytics_assets_tests.support import SALES
 
 AS_OF = datetime(2026, 11, 2, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def built(sales):  # noqa: F811
+def built(sales):
     with sales.get_client() as wh:
         wh.command(create_table_sql("raw_customers", CUSTOMERS.replica_body()))
         wh.insert_rows("raw_customers", [(cid, f"Customer {cid}", datetime(2026, 1, 1, tzinfo=timezone.utc), deleted)

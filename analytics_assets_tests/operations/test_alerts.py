@@ -6,7 +6,6 @@ import dagster as dg
 
 from analytics_assets.operations.alerts import run_failure_email
 from analytics_assets.resources.smtp import SmtpResource
-from analytics_assets_tests.reports.test_reports import smtp_server  # noqa: F401 - aiosmtpd on a free port
 
 
 @dg.asset
@@ -22,7 +21,7 @@ def _evaluate(instance, result, smtp):
     run_failure_email(context)
 
 
-def test_a_failed_run_sends_one_alert_naming_the_step_and_error(smtp_server, monkeypatch):  # noqa: F811
+def test_a_failed_run_sends_one_alert_naming_the_step_and_error(smtp_server, monkeypatch):
     controller, inbox = smtp_server
     smtp = SmtpResource(host="127.0.0.1", port=controller.port, sender="alerts@company.com")
     with dg.instance_for_test() as instance:

@@ -5,30 +5,24 @@ the asset graph, checks and schedules pages (a screenshot is kept)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import socket
+import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
 from analytics_assets.demo import generator
 from analytics_assets_tests.ingest.conftest import AS_OF
-from analytics_assets_tests.test_job_execute import DAGSTER, REPO, _env
+from analytics_assets_tests.support import free_port
+from analytics_assets_tests.test_job_execute import DAGSTER, REPO, production_instance
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
@@ -51,23 +45,19 @@ def _browse(url: str, tmp_path: Path, *extra: str, height: int = 1000) -> str:
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian's chromium package; .ci/run installs it)")
 def test_the_ui_shows_the_assets_checks_and_schedules_and_runs_a_job(tmp_path, pg_dsn, postgres_server):
     generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=4, as_of=AS_OF)
-    admin = postgres_server.dsn_for("postgres")
-    dagster_db = f"dagster_ui_{tmp_path.name[-12:].replace('-', '_').lower()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dagster_db}"')
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    (home / ".nux").mkdir()
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no first-visit dialog over the page
-    url = urlsplit(admin)
-    env = _env(tmp_path, pg_dsn, home)
-    env.update(DAGSTER_PG_HOST=url.hostname, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
-               DAGSTER_PG_PASSWORD="unused-with-trust", DAGSTER_PG_DB=dagster_db)
-    port = _port()
+    with production_instance(tmp_path, pg_dsn, postgres_server) as (env, _):
+        home = Path(env["DAGSTER_HOME"])
+        (home / ".nux").mkdir()
+        (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no first-visit dialog over the page
+        _check_the_ui(tmp_path, env)
+
+
+def _check_the_ui(tmp_path: Path, env: dict) -> None:
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "dagster-dev.log").open("w")  # a file, not a pipe nobody reads (it would fill and block)
     server = subprocess.Popen([DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                              stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -108,13 +98,9 @@ def test_the_ui_shows_the_assets_checks_and_schedules_and_runs_a_job(tmp_path, p
         kept.mkdir(exist_ok=True)
         shutil.copy(shot, kept / "asset-graph.png")
     finally:
-        import os
-        import signal
-
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dagster_db}" WITH (FORCE)')
+        log.close()

@@ -9,7 +9,6 @@ import dagster as dg
 
 from analytics_assets.demo.web_files import anomalies, write_history
 from analytics_assets.logical_time import AS_OF_TAG
-from analytics_assets.resources import ClickHouseResource
 from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
 from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
