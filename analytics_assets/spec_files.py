@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from dagster._utils.schedules import is_valid_cron_string
 
 Spec = TypeVar("Spec")
 
@@ -54,3 +55,36 @@ def load_spec_folders(folders: list[Path], load: Callable[[Path], Spec], error: 
                 continue
             specs[spec.name] = spec
     return list(specs.values()), errors
+
+
+class FieldReader:
+    """Reads one spec's fields, collecting every problem as (field, message): unknown fields,
+    choices, true/false flags and cron expressions are read the same way in every kind of spec."""
+
+    def __init__(self, data: Any, *, source: str, known: tuple[str, ...], error: type[SpecFileError]):
+        if not isinstance(data, dict):
+            raise error(source, [("file", "expected a mapping of fields")])
+        self.data = data
+        self.problems: list[tuple[str, str]] = [
+            (str(key), f"unknown field (known: {', '.join(known)})") for key in data if key not in known]
+
+    def choice(self, key: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.data.get(key, default)
+        if value not in allowed:
+            self.problems.append((key, f"{value!r} is not one of {', '.join(allowed)}"))
+            return default
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.problems.append((key, "must be true or false"))
+            return default
+        return value
+
+    def cron(self, key: str, value: Any) -> str | None:
+        """`value` if it is a five-field cron expression, else None and a problem."""
+        if not isinstance(value, str) or len(value.split()) != 5 or not is_valid_cron_string(value):
+            self.problems.append((key, f"{value!r} is not a five-field cron expression"))
+            return None
+        return value

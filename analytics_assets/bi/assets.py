@@ -104,9 +104,11 @@ def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHous
           description="Grafana provisioning (ClickHouse data source, dashboards) in $ANALYTICS_DATA_DIR/bi/grafana/; "
                       "every panel's SQL is run against the tables before the files are written.")
 def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
 
-    end = datetime.now(timezone.utc)
+    from analytics_assets.logical_time import resolve_as_of
+
+    end = resolve_as_of(context)  # the panels are tried over the 30 days before the run's logical time
     failures = []
     with clickhouse.get_client() as wh:
         for _, panels in DASHBOARDS.values():

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import sqlglot
 import yaml
-from dagster._utils.schedules import is_valid_cron_string
 from sqlglot import exp
 
-from analytics_assets.spec_files import SpecFileError, load_spec_file, load_spec_folders
+from analytics_assets.spec_files import FieldReader, SpecFileError, load_spec_file, load_spec_folders
 from analytics_assets.warehouse.identifiers import validate_identifier
 
 TYPES = ("table", "view", "materialized_view")
@@ -121,12 +120,8 @@ def load_spec(path: Path) -> DatamartSpec:
 
 def parse_spec(data, *, source: str) -> DatamartSpec:
     """A validated spec from a mapping (a YAML document or the CLI's options)."""
-    problems: list[tuple[str, str]] = []
-    if not isinstance(data, dict):
-        raise SpecError(source, [("file", "expected a mapping of fields")])
-    for key in data:
-        if key not in FIELDS:
-            problems.append((str(key), f"unknown field (known: {', '.join(FIELDS)})"))
+    reader = FieldReader(data, source=source, known=FIELDS, error=SpecError)
+    problems = reader.problems
 
     def text(key: str, *, required: bool = False) -> str | None:
         value = data.get(key)
@@ -138,13 +133,6 @@ def parse_spec(data, *, source: str) -> DatamartSpec:
             problems.append((key, "must be a non-empty string"))
             return None
         return value.strip()
-
-    def choice(key: str, allowed: tuple[str, ...], default: str) -> str:
-        value = data.get(key, default)
-        if value not in allowed:
-            problems.append((key, f"{value!r} is not one of {', '.join(allowed)}"))
-            return default
-        return value
 
     def identifiers(key: str, values, *, what: str) -> tuple[str, ...]:
         if values is None:
@@ -171,13 +159,12 @@ def parse_spec(data, *, source: str) -> DatamartSpec:
         except ValueError as exc:
             problems.append(("name", str(exc).split(": ", 1)[-1]))
             name = None
-    kind = choice("type", TYPES, "table")
-    strategy = choice("refresh_strategy", REFRESH_STRATEGIES, "manual")
-    mode = choice("refresh_mode", REFRESH_MODES, "concurrent")
+    kind = reader.choice("type", TYPES, "table")
+    strategy = reader.choice("refresh_strategy", REFRESH_STRATEGIES, "manual")
+    mode = reader.choice("refresh_mode", REFRESH_MODES, "concurrent")
     schedule = text("refresh_schedule")
-    if schedule is not None and (len(schedule.split()) != 5 or not is_valid_cron_string(schedule)):
-        problems.append(("refresh_schedule", f"{schedule!r} is not a five-field cron expression"))
-        schedule = None
+    if schedule is not None:
+        schedule = reader.cron("refresh_schedule", schedule)
     if strategy == "scheduled" and schedule is None and not any(f == "refresh_schedule" for f, _ in problems):
         problems.append(("refresh_schedule", "is required when refresh_strategy is scheduled"))
     description = data.get("description") or ""
@@ -209,10 +196,7 @@ def parse_spec(data, *, source: str) -> DatamartSpec:
     if kind == "view" and query is not None and "{as_of" in query:
         problems.append(("query", "a view is always current: it cannot use the run's logical time ({as_of...})"))
     checks = _checks(data.get("checks"), problems, identifiers)
-    excel = data.get("excel", False)
-    if not isinstance(excel, bool):
-        problems.append(("excel", "must be true or false"))
-        excel = False
+    excel = reader.flag("excel", False)
     if problems:
         raise SpecError(source, problems)
     return DatamartSpec(name=name, query=query, type=kind, refresh_strategy=strategy, refresh_schedule=schedule,

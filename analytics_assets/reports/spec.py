@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from dagster._utils.schedules import is_valid_cron_string
 
-from analytics_assets.spec_files import SpecFileError, load_spec_file, load_spec_folders
+from analytics_assets.spec_files import FieldReader, SpecFileError, load_spec_file, load_spec_folders
 from analytics_assets.warehouse.identifiers import validate_identifier
 
 REPORT_TYPES = ("sales_summary",)
@@ -61,26 +60,8 @@ class ReportSpecError(SpecFileError):
 
 
 def parse_report(data, *, source: str) -> ReportSpec:
-    problems: list[tuple[str, str]] = []
-    if not isinstance(data, dict):
-        raise ReportSpecError(source, [("file", "expected a mapping of fields")])
-    for key in data:
-        if key not in FIELDS:
-            problems.append((str(key), f"unknown field (known: {', '.join(FIELDS)})"))
-
-    def choice(key, allowed, default):
-        value = data.get(key, default)
-        if value not in allowed:
-            problems.append((key, f"{value!r} is not one of {', '.join(allowed)}"))
-            return default
-        return value
-
-    def flag(key, default=True):
-        value = data.get(key, default)
-        if not isinstance(value, bool):
-            problems.append((key, "must be true or false"))
-            return default
-        return value
+    reader = FieldReader(data, source=source, known=FIELDS, error=ReportSpecError)
+    problems = reader.problems
 
     name = data.get("name")
     try:
@@ -88,7 +69,7 @@ def parse_report(data, *, source: str) -> ReportSpec:
     except ValueError as exc:
         problems.append(("name", str(exc).split(": ", 1)[-1] if name is not None else "is required"))
         name = None
-    report_type = choice("report_type", REPORT_TYPES, "sales_summary")
+    report_type = reader.choice("report_type", REPORT_TYPES, "sales_summary")
     start = end = None
     date_range = data.get("date_range", "previous_month")
     if isinstance(date_range, dict):
@@ -99,11 +80,9 @@ def parse_report(data, *, source: str) -> ReportSpec:
                                        "nor {start_date: YYYY-MM-DD, end_date: YYYY-MM-DD}"))
         date_range = "previous_month"
     filters = _filters(data.get("filters"), problems)
-    fmt = choice("format", FORMATS, "excel")
-    schedule = data.get("schedule", "0 8 1 * *")
-    if not isinstance(schedule, str) or len(schedule.split()) != 5 or not is_valid_cron_string(schedule):
-        problems.append(("schedule", f"{schedule!r} is not a five-field cron expression"))
-    delivery = choice("delivery_method", DELIVERY, "email")
+    fmt = reader.choice("format", FORMATS, "excel")
+    schedule = reader.cron("schedule", data.get("schedule", "0 8 1 * *"))
+    delivery = reader.choice("delivery_method", DELIVERY, "email")
     recipients = data.get("recipients") or []
     if isinstance(recipients, str):
         recipients = [recipients]
@@ -117,7 +96,7 @@ def parse_report(data, *, source: str) -> ReportSpec:
     description = data.get("description") or ""
     if not isinstance(description, str):
         problems.append(("description", "must be a string"))
-    include_charts, include_summary = flag("include_charts"), flag("include_summary")
+    include_charts, include_summary = reader.flag("include_charts", True), reader.flag("include_summary", True)
     if problems:
         raise ReportSpecError(source, problems)
     return ReportSpec(name=name, report_type=report_type, date_range=date_range, start_date=start, end_date=end,
