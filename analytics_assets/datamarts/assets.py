@@ -31,7 +31,7 @@ def spec_folders() -> list[Path]:
     return [EXAMPLES, settings.datamarts_dir()]
 
 
-def query_parameters(spec: DatamartSpec, as_of) -> dict:
+def query_parameters(as_of) -> dict:
     """A query may use the run's logical time as `{as_of:DateTime64(6, 'UTC')}` or `{as_of_date:Date32}`."""
     return {"as_of": as_of, "as_of_date": as_of.date()}
 
@@ -58,7 +58,7 @@ def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefini
     def datamart(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         started = time.monotonic()
         as_of = resolve_as_of(context)
-        params = query_parameters(spec, as_of)
+        params = query_parameters(as_of)
         results: list[dg.AssetCheckResult] = []
         with clickhouse.get_client() as wh:
             yield from gated(spec.name, results, lambda: refresh(wh, spec, params, results))

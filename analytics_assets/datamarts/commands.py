@@ -30,7 +30,7 @@ def _verified(spec: DatamartSpec) -> DatamartSpec:
     from analytics_assets.logical_time import resolve_as_of
 
     with ClickHouseResource().get_client() as wh:
-        problems += verify(wh, spec, query_parameters(spec, resolve_as_of()))
+        problems += verify(wh, spec, query_parameters(resolve_as_of()))
     if problems:
         raise SpecError(spec.source, problems)
     return spec
