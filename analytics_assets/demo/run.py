@@ -71,7 +71,7 @@ def _drop_web_files(as_of: datetime) -> None:
     from datetime import timedelta
 
     from analytics_assets.demo import web_files
-    from analytics_assets.web.landing import list_landing_files
+    from analytics_assets.landing.files import list_landing_files
 
     folder = settings.landing_dir("web")
     if not list_landing_files(folder):

@@ -11,7 +11,8 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.sql import sql_file
 from analytics_assets.web.analyses import WEB_GROUP
-from analytics_assets.web.load import HOURLY, RAW, LoadReport, load_landing_files
+from analytics_assets.landing.load import LoadReport, files_loaded_once
+from analytics_assets.web.load import HOURLY, RAW, WEB_FEED, load_landing_files
 
 LANDING_POOL = "web_landing"  # one load at a time against a server too (the registry is read, then written)
 
@@ -50,7 +51,7 @@ CHECKS = [
     pool=clickhouse_pool() or LANDING_POOL,
 )
 def website_metrics(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
-    """Loads every new file of $ANALYTICS_DATA_DIR/landing/web (see web/load.py)."""
+    """Loads every new file of $ANALYTICS_DATA_DIR/landing/web (see landing/load.py)."""
     started = time.monotonic()
     folder = settings.landing_dir("web")
     loaded_at = datetime.now(timezone.utc)  # when the data arrived: the bound for "in the future"
@@ -88,7 +89,7 @@ def _run_checks(wh, report: LoadReport, latest: datetime, ttl_days: int) -> list
     future, newest = wh.rows(f"SELECT countIf(timestamp > {{latest:DateTime('UTC')}}), toString(max(timestamp))"
                              f" FROM {RAW}", {"latest": latest})[0]
     not_finite = wh.scalar(f"SELECT countIf(NOT isFinite(metric_value)) FROM {RAW}")
-    duplicates, duplicates_detail = wh.rows(sql_file(__file__, "website_metrics_files_loaded_once"))[0]
+    duplicates, duplicates_detail = files_loaded_once(wh, WEB_FEED)
     bad_files = report.having("rejected", "refused")
     results = [
         dg.AssetCheckResult(asset_key=RAW, check_name="timestamps_not_in_future", passed=future == 0,

@@ -1,258 +1,52 @@
-"""Load landing files into `website_metrics` exactly once.
-
-The registry `website_metrics_files` (one row per file content, by sha256) makes a rerun, a
-retried run or a second sensor tick a no-op for files already loaded. Every point carries its
-file's `source_file_id`, in the raw table and in the hourly states, so a load that was cut
-short (status `loading` left behind) is taken out exactly before the file is loaded again.
-
-Bad rows go to `website_metrics_quarantine` with file, line and reason; the file's good rows
-load. A file with more than `ANALYTICS_WEB_MAX_BAD_ROWS_PCT` percent bad rows (a wrong format,
-a broken export) is rejected whole: nothing of it is published, its bad rows are quarantined
-and the file stays in the folder, so a corrected file under a new name loads in full.
-"""
+"""The web metrics feed: `landing/web/` files into `website_metrics`, exactly once (the landing
+machinery in landing/load.py), and its hourly rollup, fed on insert and kept after the raw
+points expire."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
-from string import Template
 
-from analytics_assets.warehouse.identifiers import quote_identifier
-from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
-from analytics_assets.warehouse.tables import scratch_tables
-from analytics_assets.web.landing import (
-    LandingFile,
-    LandingFileError,
-    csv_columns,
-    line_chunks,
-    list_landing_files,
-    prefetched,
-    uncompressed_size,
-    sha256,
-    source_file_id,
-)
+from analytics_assets.landing import load as landing
+from analytics_assets.landing.load import LandingFeed, LoadReport
+from analytics_assets.warehouse.sql import run_script, sql_file
 
 RAW = "website_metrics"
 HOURLY = "website_metrics_hourly"
 HOURLY_STATE = "website_metrics_hourly_state"
 HOURLY_MV = "website_metrics_hourly_mv"
-FILES = "website_metrics_files"
-QUARANTINE = "website_metrics_quarantine"
 
-# Scratch tables in memory (batches bound them): parsed keeps a bad row's line, not a good one's.
-LINES_COLUMNS = "(source_file_id UInt64, line_no UInt64, line String) ENGINE = Memory"
-PARSED_COLUMNS = (
-    "(source_file_id UInt64, line_no UInt64, timestamp DateTime('UTC'), metric_name String, metric_value Float64,"
-    " dimensions Map(String, String), tags Array(String), error String, line String)"
-    " ENGINE = Memory"
+WEB_FEED = LandingFeed(
+    kind="web",
+    table=RAW,
+    sql_dir=Path(__file__).parent,
+    columns=("timestamp", "metric_name", "metric_value", "dimensions", "tags"),
+    parsed_columns=("timestamp DateTime('UTC'), metric_name String, metric_value Float64,"
+                    " dimensions Map(String, String), tags Array(String)"),
+    time_column="timestamp",
+    ttl_column="timestamp",
+    csv_required=("timestamp", "metric_name", "metric_value"),
+    csv_optional=("dimensions", "tags"),
+    # Strings for the scalars: the SQL checks them.
+    ndjson_row_type=("Tuple(timestamp Nullable(String), metric_name Nullable(String), metric_value Nullable(String),"
+                     " dimensions Map(String, String), tags Array(String))"),
+    derived=(HOURLY_STATE,),
 )
-
-# What JSONExtract reads from each NDJSON line. Strings for the scalars: the SQL checks them.
-NDJSON_ROW_TYPE = ("Tuple(timestamp Nullable(String), metric_name Nullable(String), metric_value Nullable(String),"
-                   " dimensions Map(String, String), tags Array(String))")
+FILES = WEB_FEED.files_table
+QUARANTINE = WEB_FEED.quarantine_table
 
 
 def ensure_tables(wh, ttl_days: int) -> None:
-    """Create the web tables if missing and keep the raw table's TTL at `ttl_days` (0 = none)."""
-    for table, extra in ((RAW, {}), (HOURLY_STATE, {}), (FILES, {}), (QUARANTINE, {})):
-        run_script(wh, sql_file(__file__, table), table=table, **extra)
+    """The web tables, created if missing; the raw table's TTL kept at `ttl_days` (0 = none)."""
+    landing.ensure_tables(wh, WEB_FEED, ttl_days)
+    run_script(wh, sql_file(__file__, HOURLY_STATE), table=HOURLY_STATE)
     run_script(wh, sql_file(__file__, HOURLY_MV), table=HOURLY_MV, state=HOURLY_STATE, source=RAW)
     run_script(wh, sql_file(__file__, HOURLY), table=HOURLY, state=HOURLY_STATE)
-    _sync_ttl(wh, ttl_days)
-
-
-def _sync_ttl(wh, ttl_days: int) -> None:
-    ddl = wh.scalar("SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                    {"db": wh.database, "t": RAW})
-    wanted = f"TTL timestamp + toIntervalDay({int(ttl_days)})" if ttl_days else None
-    if wanted and wanted not in ddl:
-        # Applied at merges (no rewrite of existing parts now); `int()` keeps this a number.
-        wh.command(f"ALTER TABLE {quote_identifier(RAW)} MODIFY TTL timestamp + toIntervalDay({int(ttl_days)})"
-                   " SETTINGS materialize_ttl_after_modify = 0")
-    elif not wanted and " TTL " in ddl:
-        wh.command(f"ALTER TABLE {quote_identifier(RAW)} REMOVE TTL")
-
-
-@dataclass
-class FileOutcome:
-    name: str
-    sha256: str
-    status: str  # loaded | rejected | refused | skipped
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    detail: str = ""
-    min_timestamp: datetime | None = None
-    max_timestamp: datetime | None = None
-
-
-@dataclass
-class LoadReport:
-    files: list[FileOutcome] = field(default_factory=list)
-    recovered: list[str] = field(default_factory=list)  # interrupted loads taken out
-
-    def having(self, *statuses: str) -> list[FileOutcome]:
-        return [f for f in self.files if f.status in statuses]
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(f.rows_quarantined for f in self.files)
-
-    def touched_range(self) -> tuple[datetime, datetime] | None:
-        loaded = [f for f in self.having("loaded") if f.min_timestamp is not None]
-        if not loaded:
-            return None
-        return min(f.min_timestamp for f in loaded), max(f.max_timestamp for f in loaded)
 
 
 def load_landing_files(wh, folder: Path, *, run_id: str, loaded_at: datetime, max_bad_rows_pct: float,
                        future_tolerance: timedelta, ttl_days: int) -> LoadReport:
-    """Load every new file of `folder`; see the module docstring for the guarantees."""
+    """Load every new metric file of `folder` (see landing/load.py for the guarantees)."""
     ensure_tables(wh, ttl_days)
-    report = LoadReport()
-    report.recovered = _take_out_interrupted_loads(wh, run_id)
-    registry = {sha: (status, name) for sha, status, name in wh.rows(
-        f"SELECT sha256, status, file_name FROM {quote_identifier(FILES)} FINAL")}
-    loaded_names = {name: sha for sha, (status, name) in registry.items() if status == "loaded"}
-
-    new: list[tuple[LandingFile, str]] = []
-    for file in list_landing_files(folder):
-        sha = sha256(file.path)
-        status, registered_name = registry.get(sha, (None, None))
-        if status in ("loaded", "rejected"):
-            same = "" if registered_name == file.name else f" (same content as {registered_name})"
-            report.files.append(FileOutcome(file.name, sha, "skipped", detail=f"already {status}{same}"))
-        elif file.name in loaded_names and loaded_names[file.name] != sha:
-            report.files.append(FileOutcome(
-                file.name, sha, "refused",
-                detail=f"{file.name} changed after it was loaded (sha256 {loaded_names[file.name][:12]}... then, "
-                       f"{sha[:12]}... now); landing files are immutable: put new data in a new file"))
-        elif any(sha == queued for _, queued in new):
-            twin = next(f.name for f, queued in new if queued == sha)
-            report.files.append(FileOutcome(file.name, sha, "skipped", detail=f"same content as {twin}"))
-        else:
-            new.append((file, sha))
-    for batch in _batches(new):
-        report.files.extend(_load(wh, batch, run_id=run_id, loaded_at=loaded_at, max_bad_rows_pct=max_bad_rows_pct,
-                                  latest=loaded_at + future_tolerance))
-    return report
-
-
-# Lines are staged in memory: files load in batches of about this many uncompressed bytes.
-BATCH_BYTES = 256 << 20
-
-
-def _batches(files: list[tuple[LandingFile, str]]) -> Iterator[list[tuple[LandingFile, str]]]:
-    batch: list[tuple[LandingFile, str]] = []
-    size = 0
-    for file, sha in files:
-        estimate = uncompressed_size(file)
-        if batch and size + estimate > BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-        batch.append((file, sha))
-        size += estimate
-    if batch:
-        yield batch
-
-
-def _take_out_interrupted_loads(wh, run_id: str) -> list[str]:
-    """Remove every trace of loads left in `loading` (a killed or failed run), so they load again."""
-    stale = wh.rows(f"SELECT sha256, file_name, source_file_id FROM {quote_identifier(FILES)} FINAL"
-                    " WHERE status = 'loading'")
-    if not stale:
-        return []
-    ids = [int(file_id) for _, _, file_id in stale]
-    for table in (RAW, HOURLY_STATE, QUARANTINE):
-        wh.command(f"DELETE FROM {quote_identifier(table)} WHERE source_file_id IN {{ids:Array(UInt64)}}",
-                   {"ids": ids})
-    _register(wh, [(sha, name, 0, file_id, "interrupted", 0, 0, None, None,
-                    "an earlier load stopped part-way; its rows were taken out") for sha, name, file_id in stale],
-              run_id)
-    return [name for _, name, _ in stale]
-
-
-def _register(wh, rows: Sequence[tuple], run_id: str) -> None:
-    columns = ["sha256", "file_name", "file_size", "source_file_id", "status", "rows_loaded", "rows_quarantined",
-               "min_timestamp", "max_timestamp", "detail"]
-    now = datetime.now(timezone.utc)
-    wh.insert_rows(FILES, [(*row, run_id, now) for row in rows], [*columns, "run_id", "updated_at"])
-
-
-def _load(wh, files: list[tuple[LandingFile, str]], *, run_id: str, loaded_at: datetime, max_bad_rows_pct: float,
-          latest: datetime) -> list[FileOutcome]:
-    ids = {sha: source_file_id(sha) for _, sha in files}
-    _register(wh, [(sha, f.name, f.size, ids[sha], "loading", 0, 0, None, None, "") for f, sha in files], run_id)
-    outcomes: dict[str, FileOutcome] = {}
-    with scratch_tables(wh, "web_lines", "web_parsed") as (lines, parsed):
-        wh.command(f"CREATE TABLE {quote_identifier(lines)} {LINES_COLUMNS}")
-        wh.command(f"CREATE TABLE {quote_identifier(parsed)} {PARSED_COLUMNS}")
-        readable: list[tuple[LandingFile, str]] = []
-        for file, sha in files:
-            try:
-                csv_layout = csv_columns(file) if file.fmt == "csv" else None
-                for chunk in prefetched(line_chunks(file, ids[sha])):
-                    wh.insert_arrow(lines, chunk)
-            except LandingFileError as exc:
-                outcomes[sha] = FileOutcome(file.name, sha, "rejected", detail=str(exc))
-                continue
-            readable.append((file, sha))
-            if csv_layout is not None:
-                _parse(wh, "csv", lines, parsed, latest, file_id=ids[sha], **csv_layout)
-        ndjson_ids = [ids[sha] for file, sha in readable if file.fmt == "ndjson"]
-        if ndjson_ids:
-            _parse(wh, "ndjson", lines, parsed, latest, file_ids=ndjson_ids, row_type=NDJSON_ROW_TYPE)
-
-        stats = {int(file_id): row for file_id, *row in wh.rows(
-            f"SELECT source_file_id, countIf(error = ''), countIf(error != ''), minIf(timestamp, error = ''),"
-            f" maxIf(timestamp, error = ''), anyIf(concat('line ', toString(line_no), ': ', error), error != '')"
-            f" FROM {quote_identifier(parsed)} GROUP BY source_file_id")}
-        accepted = []
-        for file, sha in readable:
-            good, bad, first, last, example = stats.get(ids[sha], (0, 0, None, None, ""))
-            total = good + bad
-            if total and bad * 100 > max_bad_rows_pct * total:
-                outcomes[sha] = FileOutcome(
-                    file.name, sha, "rejected", 0, bad,
-                    f"{bad} of {total} rows bad ({bad * 100 / total:.1f}% > {max_bad_rows_pct:g}%), e.g. {example}; "
-                    "nothing loaded, bad rows quarantined")
-            else:
-                accepted.append(ids[sha])
-                outcomes[sha] = FileOutcome(
-                    file.name, sha, "loaded", good, bad,
-                    f"{bad} bad rows quarantined, e.g. {example}" if bad else "",
-                    first if good else None, last if good else None)
-        # Publish: the materialized view feeds the hourly states from this insert.
-        if accepted:
-            wh.command(
-                f"INSERT INTO {quote_identifier(RAW)} (timestamp, metric_name, metric_value, dimensions, tags,"
-                f" source_file_id) SELECT timestamp, metric_name, metric_value, dimensions, tags, source_file_id"
-                f" FROM {quote_identifier(parsed)} WHERE error = '' AND source_file_id IN {{ids:Array(UInt64)}}"
-                # A backfill file spans many days: many partitions in one insert is expected here.
-                " SETTINGS throw_on_max_partitions_per_insert_block = 0, max_insert_threads = 2",
-                {"ids": accepted})
-        names = {ids[sha]: file.name for file, sha in files}
-        wh.command(
-            f"INSERT INTO {quote_identifier(QUARANTINE)} (file_name, source_file_id, line_no, reason, line,"
-            f" quarantined_at) SELECT transform(source_file_id, {{ids:Array(UInt64)}}, {{names:Array(String)}}, ''),"
-            f" source_file_id, line_no, error, line, {{at:DateTime64(6, 'UTC')}}"
-            f" FROM {quote_identifier(parsed)} WHERE error != ''",
-            {"ids": list(names), "names": list(names.values()), "at": loaded_at})
-    _register(wh, [(sha, f.name, f.size, ids[sha], outcomes[sha].status, outcomes[sha].rows_loaded,
-                    outcomes[sha].rows_quarantined, outcomes[sha].min_timestamp, outcomes[sha].max_timestamp,
-                    outcomes[sha].detail) for f, sha in files], run_id)
-    return [outcomes[sha] for _, sha in files]
-
-
-def _parse(wh, fmt: str, lines: str, parsed: str, latest: datetime, **parameters) -> None:
-    """Split `fmt` lines into fields (`fields_<fmt>.sql`), validate, write to `parsed`."""
-    fields = render_sql(sql_file(__file__, f"fields_{fmt}"), lines=lines)
-    # One substitution pass: the fields subquery is our own SQL, not rescanned.
-    sql = Template(sql_file(__file__, "website_metrics_parsed")).substitute(
-        parsed=quote_identifier(parsed), fields=fields)
-    wh.command(sql, {"latest": latest, **parameters})
+    return landing.load_landing_files(wh, WEB_FEED, folder, run_id=run_id, loaded_at=loaded_at,
+                                      max_bad_rows_pct=max_bad_rows_pct, future_tolerance=future_tolerance)

@@ -14,7 +14,7 @@ import dagster as dg
 
 from analytics_assets import settings
 from analytics_assets.logical_time import AS_OF_TAG
-from analytics_assets.web.landing import list_landing_files
+from analytics_assets.landing.files import list_landing_files
 from analytics_assets.web.load import RAW
 from analytics_assets.web.schedules import web_analytics_job, web_analyses_job
 

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from analytics_assets.landing import load as landing_load
+from analytics_assets.warehouse.sql import sql_file
 from analytics_assets.web import load as web_load
 from analytics_assets.web.load import ensure_tables
 from analytics_assets_tests.web.conftest import check_results, load, point, rows, write_lines, write_ndjson
@@ -140,21 +142,21 @@ def test_an_unreadable_gzip_is_rejected_and_the_others_load(landing, clickhouse)
 def test_a_load_cut_short_after_publishing_is_taken_out_and_loaded_again(landing, clickhouse, monkeypatch):
     write_lines(landing, "a.ndjson", GOOD)
     write_lines(landing, "b.ndjson", [GOOD[0].replace("10:00:00", "12:00:00")])
-    real_register = web_load._register
+    real_register = landing_load._register
     calls = []
 
-    def crash_on_final_registration(wh, registrations, run_id):
+    def crash_on_final_registration(wh, feed, registrations, run_id):
         calls.append([r[4] for r in registrations])
         if registrations[0][4] != "loading":
             raise RuntimeError("killed after publishing")
-        real_register(wh, registrations, run_id)
+        real_register(wh, feed, registrations, run_id)
 
-    monkeypatch.setattr(web_load, "_register", crash_on_final_registration)
+    monkeypatch.setattr(landing_load, "_register", crash_on_final_registration)
     assert not load(clickhouse, raise_on_error=False).success
     assert rows(clickhouse, "SELECT count() FROM website_metrics") == [(4,)]  # published, never registered
     assert rows(clickhouse, "SELECT status FROM website_metrics_files FINAL") == [("loading",), ("loading",)]
 
-    monkeypatch.setattr(web_load, "_register", real_register)
+    monkeypatch.setattr(landing_load, "_register", real_register)
     result = load(clickhouse)
     assert rows(clickhouse, "SELECT count() FROM website_metrics") == [(4,)]
     assert rows(clickhouse, "SELECT sum(sample_count), sum(total_value) FROM website_metrics_hourly") == [(4, 23.0)]
@@ -174,7 +176,7 @@ def test_hourly_rollup_is_exact_after_forced_merges_where_the_seeds_summing_view
     with clickhouse.get_client() as wh:
         wh.command("OPTIMIZE TABLE website_metrics_hourly_state FINAL")
         assert wh.rows("SELECT * FROM website_metrics_hourly") == expected
-        assert wh.rows(web_load.sql_file(web_load.__file__, "website_metrics_hourly_matches_raw"),
+        assert wh.rows(sql_file(web_load.__file__, "website_metrics_hourly_matches_raw"),
                        {"from": datetime(2000, 1, 1), "to": datetime(2100, 1, 1)})[0][0] == 0
 
         # The seed's definition, fed the same inserts, merged the same way.
@@ -219,10 +221,11 @@ def test_points_past_the_future_tolerance_are_quarantined(landing, clickhouse, m
 
 
 def test_many_files_load_in_several_batches_with_the_same_result(landing, clickhouse, monkeypatch):
-    monkeypatch.setattr(web_load, "BATCH_BYTES", 400)  # a batch per file or two
+    monkeypatch.setattr(landing_load, "BATCH_BYTES", 400)  # a batch per file or two
     batches = []
-    real_load = web_load._load
-    monkeypatch.setattr(web_load, "_load", lambda wh, files, **kw: batches.append(len(files)) or real_load(wh, files, **kw))
+    real_load = landing_load._load
+    monkeypatch.setattr(landing_load, "_load",
+                        lambda wh, feed, files, **kw: batches.append(len(files)) or real_load(wh, feed, files, **kw))
     for i in range(5):
         write_ndjson(landing, f"f{i}.ndjson.gz", [point(f"2026-03-0{i + 1} 10:00:00", "x", float(i)),
                                                   point(f"2026-03-0{i + 1} 11:00:00", "x", 1.5)], gz=True)

@@ -1,4 +1,4 @@
--- Landing-file registry: one row per file content (sha256), its latest state wins.
+-- A feed's landing-file registry: one row per file content (sha256), its latest state wins.
 -- status: loading (published rows may be partial) -> loaded | rejected.
 CREATE TABLE IF NOT EXISTS $table (
     sha256 String,

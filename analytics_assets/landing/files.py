@@ -1,6 +1,6 @@
-"""Metric files in the landing folder: which ones are there, what they hold, and their lines.
+"""Files in a landing folder: which ones are there, what they hold, and their lines.
 
-A file is `*.ndjson`, `*.jsonl` or `*.csv`, optionally gzipped (`.gz`), one point per line.
+A file is `*.ndjson`, `*.jsonl` or `*.csv`, optionally gzipped (`.gz`), one record per line.
 Producers write a file elsewhere (or under a hidden/`.tmp`/`.part` name) and rename it into the
 folder when complete: files are immutable once they land. Lines travel to ClickHouse as Arrow
 (line number, raw bytes) without a per-line Python step; ClickHouse parses and validates them.
@@ -14,7 +14,7 @@ import hashlib
 import queue
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +28,6 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
 
 FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
-CSV_REQUIRED = ("timestamp", "metric_name", "metric_value")
-CSV_OPTIONAL = ("dimensions", "tags")
 CHUNK_BYTES = 64 << 20
 
 
@@ -48,7 +46,7 @@ class LandingFile:
 
 
 def file_format(name: str) -> tuple[str, bool] | None:
-    """(format, gzipped) from the file name, or None when the file is not a metric file."""
+    """(format, gzipped) from the file name, or None when the file is not a landing file."""
     lower = name.lower()
     gzipped = lower.endswith(".gz")
     stem = lower[:-3] if gzipped else lower
@@ -59,7 +57,7 @@ def file_format(name: str) -> tuple[str, bool] | None:
 
 
 def list_landing_files(folder: Path) -> list[LandingFile]:
-    """Metric files directly in `folder`, by name; hidden and in-progress files are skipped."""
+    """Landing files directly in `folder`, by name; hidden and in-progress files are skipped."""
     if not folder.is_dir():
         return []
     found = []
@@ -143,9 +141,10 @@ def _lines_table(data: bytes, file_id: int, first_line: int) -> tuple[pa.Table, 
     return table, first_line + count
 
 
-def csv_columns(file: LandingFile) -> dict[str, int]:
-    """1-based positions of the known columns from the header (0 = absent) and `columns`, the
-    header's width. A header without the required columns makes the whole file unusable."""
+def csv_columns(file: LandingFile, required: Sequence[str], optional: Sequence[str] = ()) -> dict[str, int]:
+    """1-based positions of the known columns from the header (`<name>_col`, 0 = absent) and
+    `columns`, the header's width. A header without the required columns makes the whole file
+    unusable."""
     header = b""
     for block in _read_blocks(file, 1 << 16):
         header += block
@@ -153,12 +152,12 @@ def csv_columns(file: LandingFile) -> dict[str, int]:
             break
     first = header.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
     names = [name.strip().lower() for name in next(csv.reader([first]), [])]
-    missing = [name for name in CSV_REQUIRED if name not in names]
+    missing = [name for name in required if name not in names]
     if missing:
         raise LandingFileError(
             f"{file.name}: the CSV header (line 1) lacks {', '.join(missing)}; found {', '.join(names) or 'nothing'}"
         )
-    positions = {f"{name}_col": (names.index(name) + 1 if name in names else 0) for name in CSV_REQUIRED + CSV_OPTIONAL}
+    positions = {f"{name}_col": (names.index(name) + 1 if name in names else 0) for name in (*required, *optional)}
     return {**positions, "columns": len(names)}
 
 

@@ -6,7 +6,9 @@ import gzip
 
 import pytest
 
-from analytics_assets.web.landing import LandingFileError, csv_columns, line_chunks, list_landing_files
+from analytics_assets.landing.files import LandingFileError, csv_columns, line_chunks, list_landing_files
+
+WEB_CSV = (("timestamp", "metric_name", "metric_value"), ("dimensions", "tags"))
 
 
 def test_lists_metric_files_and_skips_partial_hidden_and_other(tmp_path):
@@ -45,7 +47,7 @@ def test_csv_header_positions_and_missing_columns(tmp_path):
     (tmp_path / "a.csv").write_text("\ufeffMetric_Name, timestamp,extra,metric_value,tags\nx\n")
     (tmp_path / "b.csv").write_text("timestamp,metric,value\n")
     a, b = list_landing_files(tmp_path)
-    assert csv_columns(a) == {"timestamp_col": 2, "metric_name_col": 1, "metric_value_col": 4, "dimensions_col": 0,
+    assert csv_columns(a, *WEB_CSV) == {"timestamp_col": 2, "metric_name_col": 1, "metric_value_col": 4, "dimensions_col": 0,
                               "tags_col": 5, "columns": 5}
     with pytest.raises(LandingFileError, match=r"b.csv: the CSV header \(line 1\) lacks metric_name, metric_value"):
-        csv_columns(b)
+        csv_columns(b, *WEB_CSV)
