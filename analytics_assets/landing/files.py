@@ -142,9 +142,10 @@ def _lines_table(data: bytes, file_id: int, first_line: int) -> tuple[pa.Table, 
 
 
 def csv_columns(file: LandingFile, required: Sequence[str], optional: Sequence[str] = ()) -> dict[str, int]:
-    """1-based positions of the known columns from the header (`<name>_col`, 0 = absent) and
-    `columns`, the header's width. A header without the required columns makes the whole file
-    unusable."""
+    """1-based positions of the known columns from the header (`<name>_col`) and `columns`, the
+    header's width. An absent optional column gets the position past the last one, which
+    ClickHouse reads as an empty field (index 0 would be an error). A header without the
+    required columns makes the whole file unusable."""
     header = b""
     for block in _read_blocks(file, 1 << 16):
         header += block
@@ -157,7 +158,8 @@ def csv_columns(file: LandingFile, required: Sequence[str], optional: Sequence[s
         raise LandingFileError(
             f"{file.name}: the CSV header (line 1) lacks {', '.join(missing)}; found {', '.join(names) or 'nothing'}"
         )
-    positions = {f"{name}_col": (names.index(name) + 1 if name in names else 0) for name in (*required, *optional)}
+    absent = len(names) + 1
+    positions = {f"{name}_col": (names.index(name) + 1 if name in names else absent) for name in (*required, *optional)}
     return {**positions, "columns": len(names)}
 
 

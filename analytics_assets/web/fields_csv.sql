@@ -1,4 +1,5 @@
--- CSV landing lines -> fields, by the column positions in the header (0 = column absent).
+-- CSV landing lines -> fields, by the column positions in the header (an absent
+-- column's position is past the last field: it reads as empty).
 -- One record per line (a quoted field may not span lines); dimensions holds a JSON object,
 -- tags a JSON array, both optional. Line 1 is the header.
 SELECT

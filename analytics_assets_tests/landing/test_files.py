@@ -47,7 +47,7 @@ def test_csv_header_positions_and_missing_columns(tmp_path):
     (tmp_path / "a.csv").write_text("\ufeffMetric_Name, timestamp,extra,metric_value,tags\nx\n")
     (tmp_path / "b.csv").write_text("timestamp,metric,value\n")
     a, b = list_landing_files(tmp_path)
-    assert csv_columns(a, *WEB_CSV) == {"timestamp_col": 2, "metric_name_col": 1, "metric_value_col": 4, "dimensions_col": 0,
+    assert csv_columns(a, *WEB_CSV) == {"timestamp_col": 2, "metric_name_col": 1, "metric_value_col": 4, "dimensions_col": 6,
                               "tags_col": 5, "columns": 5}
     with pytest.raises(LandingFileError, match=r"b.csv: the CSV header \(line 1\) lacks metric_name, metric_value"):
         csv_columns(b, *WEB_CSV)

@@ -89,6 +89,13 @@ def test_csv_and_gzip_load_the_same_rows_as_ndjson(landing, clickhouse):
         (5, 'metric_value "oops" is not a number'), (6, "expected 5 fields, found 2")]
 
 
+def test_a_csv_without_the_optional_columns_loads(landing, clickhouse):
+    write_lines(landing, "a.csv", ["metric_value,timestamp,metric_name", "4,2026-03-02 10:00:00,pageviews"])
+    load(clickhouse)
+    assert rows(clickhouse, "SELECT toString(timestamp), metric_name, metric_value, dimensions, tags"
+                            " FROM website_metrics") == [("2026-03-02 10:00:00", "pageviews", 4.0, {}, [])]
+
+
 def test_each_file_is_loaded_once(landing, clickhouse):
     write_lines(landing, "a.ndjson", GOOD)
     first = load(clickhouse)
