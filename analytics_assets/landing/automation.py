@@ -1,0 +1,104 @@
+"""What triggers a landing feed's job: a file sensor, the catch-up of past days a late file
+touched, and an hourly refresh of today's partition.
+
+Sensors never open ClickHouse (chDB is one process at a time): the file sensor lists the
+folder, and the job decides what is new from the registry, so a file is loaded once however
+often the sensor fires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+
+import dagster as dg
+
+from analytics_assets import settings
+from analytics_assets.landing.files import list_landing_files
+from analytics_assets.logical_time import AS_OF_TAG
+
+LANDING_TAG = "analytics/landing_files"
+
+
+def landing_file_sensor(name: str, kind: str, job) -> dg.SensorDefinition:
+    """A run of `job` for today's partition when files appear or change in landing/<kind>/."""
+
+    @dg.sensor(name=name, job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"A run of {job.name} for today when files appear or change in "
+                           f"$ANALYTICS_DATA_DIR/landing/{kind}/.")
+    def _sensor(context: dg.SensorEvaluationContext):
+        folder = settings.landing_dir(kind)
+        current = {f.name: [f.size, f.mtime_ns] for f in list_landing_files(folder)}
+        seen = json.loads(context.cursor) if context.cursor else {}
+        changed = sorted(n for n, signature in current.items() if seen.get(n) != signature)
+        context.update_cursor(json.dumps(current, sort_keys=True))
+        if not changed:
+            return dg.SkipReason(f"no new or changed files in {folder}")
+        batch = json.dumps({n: current[n] for n in changed}, sort_keys=True)
+        # The tick is the run's logical time (kept in its tags, so a rerun means the same): today's
+        # partition uses what came before it, and a day still in progress is marked incomplete.
+        now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        return dg.RunRequest(
+            run_key=f"landing-{hashlib.sha1(batch.encode()).hexdigest()[:16]}",
+            partition_key=now.date().isoformat(),
+            tags={LANDING_TAG: _shorten(", ".join(changed)), AS_OF_TAG: now.isoformat()},
+        )
+
+    return _sensor
+
+
+def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job, start_date: Callable[[], str],
+                       lookback_days: Callable[[], int] = lambda: 0) -> dg.SensorDefinition:
+    """Files can hold past days (late data, a backfill export): after a successful run of
+    `monitored_job`, one run of `request_job` over the days its load touched before the run's own
+    (from `lookback_days` before the first day loaded: a window that reaches into the next day)."""
+
+    @dg.run_status_sensor(name=name, run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[monitored_job],
+                          request_job=request_job, default_status=dg.DefaultSensorStatus.RUNNING,
+                          description=f"Rebuilds {request_job.name} for the past days a {monitored_job.name} run "
+                                      "loaded, in one run.")
+    def _sensor(context: dg.RunStatusSensorContext):
+        run = context.dagster_run
+        event = context.instance.get_latest_materialization_event(dg.AssetKey(loaded_asset))
+        if event is None or event.run_id != run.run_id:
+            return dg.SkipReason("this run loaded no new files")
+        first = event.asset_materialization.metadata.get("first_day_loaded")
+        run_first = run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start")
+        if not first or not first.value or not run_first:
+            return dg.SkipReason("nothing loaded, or the run had no days")
+        first_day = max(date.fromisoformat(first.value) - timedelta(days=lookback_days()),
+                        date.fromisoformat(start_date()))
+        last_day = date.fromisoformat(run_first) - timedelta(days=1)
+        if first_day > last_day:
+            return dg.SkipReason("the loaded days were the run's own")
+        return dg.RunRequest(
+            run_key=f"loaded-days-{run.run_id}",
+            tags={"dagster/asset_partition_range_start": first_day.isoformat(),
+                  "dagster/asset_partition_range_end": last_day.isoformat(),
+                  "analytics/trigger": f"files loaded by run {run.run_id[:8]}"},
+        )
+
+    return _sensor
+
+
+def hourly_partition_schedule(name: str, job, cron_schedule: str, *, default_status=dg.DefaultScheduleStatus.STOPPED,
+                              ) -> dg.ScheduleDefinition:
+    """Each hour, today's partition as of the hour; just after midnight, yesterday's, complete."""
+
+    @dg.schedule(name=name, job=job, cron_schedule=cron_schedule, execution_timezone="UTC",
+                 default_status=default_status)
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        as_of = context.scheduled_execution_time.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        if as_of.hour == 0:
+            yesterday = (as_of - timedelta(days=1)).date().isoformat()
+            return dg.RunRequest(run_key=f"{name}-{yesterday}-final", partition_key=yesterday)
+        return dg.RunRequest(run_key=f"{name}-{as_of.isoformat()}", partition_key=as_of.date().isoformat(),
+                             tags={AS_OF_TAG: as_of.isoformat()})
+
+    return _schedule
+
+
+def _shorten(text: str, limit: int = 1000) -> str:
+    return text if len(text) <= limit else text[: limit - 20] + f"... ({len(text)} chars)"
