@@ -29,6 +29,15 @@ from analytics_assets.sales.schedules import (
 from analytics_assets.bi.assets import bi_assets, bi_job
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
+from analytics_assets.events import load as event_tables
+from analytics_assets.events.assets import funnel_assets, product_event_retention, product_events
+from analytics_assets.events.schedules import (
+    events_hourly_schedule,
+    events_job,
+    events_landing_sensor,
+    funnels_for_loaded_days,
+    funnels_job,
+)
 from analytics_assets.operations.alerts import run_failure_email
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
@@ -46,10 +55,11 @@ def _from_env(name: str):
 
 
 core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, *customer360_assets, website_metrics,
-               *analysis_assets, *bi_assets]
-# Datamarts come from spec files; none may take the name of one of our tables.
+               *analysis_assets, product_events, product_event_retention, *bi_assets]
+# Funnels and datamarts come from spec files; none may take the name of one of our tables.
 internal_tables = {SALES_FACT_STATE, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
-                   web_tables.QUARANTINE}
+                   web_tables.QUARANTINE, event_tables.FILES, event_tables.QUARANTINE}
+core_assets += funnel_assets({key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
 datamart_assets, datamart_schedules, _ = datamart_definitions(
     {key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
 report_specs, report_assets, report_schedules, _ = report_definitions()
@@ -66,7 +76,7 @@ defs = dg.Definitions(
     assets=[*core_assets, *datamart_assets, *report_assets],
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
     jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
-          web_analyses_job, bi_job, customer_360_job],
+          web_analyses_job, events_job, funnels_job, bi_job, customer_360_job],
     schedules=[
         ingest_hourly_schedule,
         ingest_reconcile_daily_schedule,
@@ -74,11 +84,12 @@ defs = dg.Definitions(
         customer_segmentation_daily_schedule,
         web_analyses_hourly_schedule,
         customer_360_hourly_schedule,
+        events_hourly_schedule,
         *datamart_schedules,
         *report_schedules,
     ],
     sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
-             build_delivery_sensor(report_specs), run_failure_email],
+             events_landing_sensor, funnels_for_loaded_days, build_delivery_sensor(report_specs), run_failure_email],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "smtp": _smtp(),

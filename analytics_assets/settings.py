@@ -101,11 +101,15 @@ def web_future_tolerance_minutes() -> int:
 
 def web_start_date() -> str:
     """The first day of the web analyses' daily partitions (ISO date)."""
-    raw = (os.environ.get(WEB_START_DATE) or "2024-01-01").strip()
+    return _iso_date(WEB_START_DATE, "2024-01-01")
+
+
+def _iso_date(name: str, default: str) -> str:
+    raw = (os.environ.get(name) or default).strip()
     try:
         date.fromisoformat(raw)
     except ValueError:
-        raise SettingError(f"{WEB_START_DATE}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise SettingError(f"{name}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
     return raw
 
 
@@ -138,3 +142,37 @@ def reports_dir() -> Path:
 def report_output_dir() -> Path:
     """Where report files are written: `<this>/<report>/<period>.xlsx`."""
     return data_dir() / "reports"
+
+
+# Product events and funnels (issue 10): retention, bad-file policy, partitions, funnel specs.
+EVENTS_TTL_DAYS = "ANALYTICS_EVENTS_TTL_DAYS"
+EVENTS_MAX_BAD_ROWS_PCT = "ANALYTICS_EVENTS_MAX_BAD_ROWS_PCT"
+EVENTS_FUTURE_TOLERANCE_MINUTES = "ANALYTICS_EVENTS_FUTURE_TOLERANCE_MINUTES"
+EVENTS_START_DATE = "ANALYTICS_EVENTS_START_DATE"
+FUNNELS_DIR = "ANALYTICS_FUNNELS_DIR"
+
+
+def events_ttl_days() -> int:
+    """Days `product_events` keeps events (0 = forever); the funnel tables keep their days."""
+    return int(_number(EVENTS_TTL_DAYS, 395, minimum=0, integer=True))
+
+
+def events_max_bad_rows_pct() -> float:
+    """An event file with more bad rows than this share is rejected whole."""
+    return _number(EVENTS_MAX_BAD_ROWS_PCT, 10.0, minimum=0)
+
+
+def events_future_tolerance_minutes() -> int:
+    """How far past the load time an event's time may be (clock skew) before it is refused."""
+    return int(_number(EVENTS_FUTURE_TOLERANCE_MINUTES, 10, minimum=0, integer=True))
+
+
+def events_start_date() -> str:
+    """The first day of the funnels' daily partitions (ISO date)."""
+    return _iso_date(EVENTS_START_DATE, "2024-01-01")
+
+
+def funnels_dir() -> Path:
+    """Where funnel definitions (`*.yaml`) are read from, beside the shipped examples."""
+    raw = os.environ.get(FUNNELS_DIR)
+    return Path(raw).expanduser().resolve() if raw else data_dir() / "funnels"

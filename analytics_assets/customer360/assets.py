@@ -4,6 +4,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from analytics_assets import settings
+from analytics_assets.events.load import EVENTS
+from analytics_assets.events.load import ensure_tables as ensure_event_tables
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.sales.marts import HOURLY_STALE_AFTER
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
@@ -15,9 +18,10 @@ COMPLETED_BEFORE_AS_OF = "status = 'COMPLETED' AND sale_date < {as_of:DateTime64
 customer_360 = build_sql_table_asset(SqlTable(
     name="customer_360",
     description="One row per known customer: profile, lifetime and 30/365-day sales, favourite category, "
-    "RFM, behaviour and CLV segments.",
-    sql_dir=HERE, group=CUSTOMER360_GROUP, deps=("raw_customers", SALES_FACT, "customer_segments"),
+    "RFM, behaviour and CLV segments, product engagement (events tied to the customer).",
+    sql_dir=HERE, group=CUSTOMER360_GROUP, deps=("raw_customers", SALES_FACT, "customer_segments", EVENTS),
     stale_after=HOURLY_STALE_AFTER,
+    prepare=lambda wh: ensure_event_tables(wh, settings.events_ttl_days()),  # no event file has landed yet
     gates=(
         unique_key("customer_id"),
         Gate("one_row_per_known_customer", "Exactly the live customers of the replica.",

@@ -1,7 +1,8 @@
 -- One row per known customer (live replica rows): profile, lifetime and windowed sales (completed
 -- sales before the logical time), favourite category, and the latest segmentation (RFM scores and
--- segment, behaviour segment, CLV model) for customers active in its window (NULL otherwise).
--- Web engagement is not here: web metrics carry no customer id.
+-- segment, behaviour segment, CLV model) for customers active in its window (NULL otherwise),
+-- and product engagement from the events tied to the customer (`product_events.customer_id`:
+-- signed-in events; web metrics carry no customer id).
 CREATE TABLE $target ENGINE = MergeTree ORDER BY customer_id AS
 WITH
     sales AS (
@@ -29,6 +30,17 @@ WITH
         SELECT customer_id, argMin(category, (-revenue, category)) AS favourite_category
         FROM (SELECT customer_id, category, sum(net_amount) AS revenue FROM sales
               WHERE category IS NOT NULL GROUP BY customer_id, category)
+        GROUP BY customer_id
+    ),
+    engagement AS (
+        SELECT
+            assumeNotNull(customer_id) AS customer_id,
+            countIf(event_time >= {as_of:DateTime64(6, 'UTC')} - INTERVAL 30 DAY) AS events_30d,
+            uniqExactIf(session_id, session_id != '' AND event_time >= {as_of:DateTime64(6, 'UTC')} - INTERVAL 30 DAY)
+                AS sessions_30d,
+            max(event_time) AS last_event_time
+        FROM product_events
+        WHERE customer_id IS NOT NULL AND event_time < {as_of:DateTime64(6, 'UTC')}
         GROUP BY customer_id
     )
 SELECT
@@ -60,9 +72,13 @@ SELECT
     s.probability_alive AS probability_alive,
     s.expected_purchases_3y AS expected_purchases_3y,
     s.model_clv_3y AS model_clv_3y,
+    ifNull(e.events_30d, 0) AS product_events_30d,
+    ifNull(e.sessions_30d, 0) AS product_sessions_30d,
+    e.last_event_time AS last_product_event_time,
     {as_of:DateTime64(6, 'UTC')} AS as_of
 FROM (SELECT * FROM raw_customers FINAL WHERE NOT _is_deleted) AS c
 LEFT JOIN lifetime AS l ON l.customer_id = c.customer_id
 LEFT JOIN favourite AS f ON f.customer_id = c.customer_id
 LEFT JOIN customer_segments AS s ON s.customer_id = c.customer_id
+LEFT JOIN engagement AS e ON e.customer_id = c.customer_id
 SETTINGS join_use_nulls = 1

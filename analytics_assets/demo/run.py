@@ -27,6 +27,13 @@ def _source_sales(dsn: str) -> int:
         return conn.execute("SELECT count(*) FROM sales").fetchone()[0] if exists else 0
 
 
+def _source_customers(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+
 def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
              regenerate: bool = False, dirty: bool = False) -> int:
     from analytics_assets.demo import generator
@@ -56,6 +63,7 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
         say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
 
     _drop_web_files(as_of)
+    _drop_event_files(as_of, _source_customers(dsn))
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(data / "dagster_home")))
     _prepare_home(home)
@@ -84,6 +92,25 @@ def _drop_web_files(as_of: datetime) -> None:
         say(f"dropped {path.name} into {folder}")
 
 
+def _drop_event_files(as_of: datetime, customers: int) -> None:
+    """Product event files into the landing folder: 90 days of sessions the first time, then the
+    hour before `as_of`. Signed-in users' events carry one of the source's customer ids."""
+    from datetime import timedelta
+
+    from analytics_assets.demo import event_files
+    from analytics_assets.landing.files import list_landing_files
+
+    folder = settings.landing_dir("events")
+    if not list_landing_files(folder):
+        say(f"writing 90 days of product event files into {folder} ...")
+        written = event_files.write_history(folder, as_of=as_of, customers=customers)
+        say(f"{len(written)} files")
+    else:
+        hour = as_of.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        path = event_files.write_hour(folder, hour, customers=customers)
+        say(f"dropped {path.name} into {folder}")
+
+
 def _prepare_home(home: Path) -> None:
     """A local instance with telemetry off and the UI's first-visit modal already dismissed."""
     home.mkdir(parents=True, exist_ok=True)
@@ -97,8 +124,10 @@ def _prepare_home(home: Path) -> None:
 
 
 def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
-    """Every asset and check through Dagster: the unpartitioned graph in one run, then
-    web_analytics_job (new landing files, and the last two weeks of web analyses)."""
+    """Every asset and check through Dagster: events_job (new event files, the last two weeks of
+    funnels, retention), the unpartitioned graph in one run (customer_360 then sees the events),
+    web_analytics_job (new metric files, the last two weeks of web analyses), the monthly report,
+    and the BI feeds."""
     from datetime import timedelta
 
     import dagster as dg
@@ -108,23 +137,27 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
     from analytics_assets.logical_time import AS_OF_TAG
     from analytics_assets.bi.assets import BI_GROUP
     from analytics_assets.reports.assets import REPORTS_GROUP, last_complete_period
+    from analytics_assets.events.assets import EVENTS_GROUP
     from analytics_assets.web.analyses import WEB_GROUP
 
     graph = defs.resolve_asset_graph()
-    keys = (dg.AssetSelection.all() - dg.AssetSelection.groups(WEB_GROUP, REPORTS_GROUP, BI_GROUP)).resolve(graph)
+    keys = (dg.AssetSelection.all() - dg.AssetSelection.groups(WEB_GROUP, EVENTS_GROUP, REPORTS_GROUP, BI_GROUP)
+            ).resolve(graph)
     ops = {t.replica: {"config": {"full_resync": True}} for t in SOURCE_TABLES} if full_resync else {}
     logging = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     tags = {"analytics/trigger": "demo", AS_OF_TAG: as_of.isoformat()}
     say(f"materializing every asset and check through Dagster (logical time {as_of.isoformat()}) ...")
+    first_day = (as_of - timedelta(days=13)).date().isoformat()
+    last_days = {"dagster/asset_partition_range_start": first_day,
+                 "dagster/asset_partition_range_end": as_of.date().isoformat()}
     with dg.DagsterInstance.get() as instance:
+        events = defs.resolve_job_def("events_job").execute_in_process(
+            instance=instance, run_config=logging, raise_on_error=False, tags={**tags, **last_days})
         main = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             instance=instance, asset_selection=list(keys), run_config={"ops": ops, **logging}, tags=tags,
             raise_on_error=False)
-        first_day = (as_of - timedelta(days=13)).date().isoformat()
         web = defs.resolve_job_def("web_analytics_job").execute_in_process(
-            instance=instance, run_config=logging, raise_on_error=False,
-            tags={**tags, "dagster/asset_partition_range_start": first_day,
-                  "dagster/asset_partition_range_end": as_of.date().isoformat()})
+            instance=instance, run_config=logging, raise_on_error=False, tags={**tags, **last_days})
         # The seed's monthly report for the last complete month (mailed only if SMTP is set up).
         from analytics_assets.definitions import report_specs
 
@@ -138,7 +171,7 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
         bi = defs.resolve_job_def("bi_job").execute_in_process(instance=instance, run_config=logging,
                                                                 raise_on_error=False, tags=tags)
     failures = 0
-    for label, result in (("every other asset", main), ("web_analytics_job", web), (f"report {month}", report),
+    for label, result in (("events_job", events), ("every other asset", main), ("web_analytics_job", web), (f"report {month}", report),
                           ("bi_job", bi)):
         checks = [e.asset_check_evaluation_data for e in result.all_events
                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]

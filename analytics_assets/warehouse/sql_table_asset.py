@@ -49,6 +49,7 @@ class SqlTable:
     window_start: Callable[[date], date] | None = None  # for metadata: where the window begins
     parameters: Callable[[datetime], Mapping[str, Any]] = field(default=lambda as_of: {})
     stale_after: timedelta | None = None  # freshness: the UI flags the table when older than this
+    prepare: Callable[[Any], None] | None = None  # run before the build, e.g. create a source table if missing
 
 
 class GateFailed(Exception):
@@ -108,6 +109,8 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             run_gates(wh, table.gates, staging, params, results)
 
         with clickhouse.get_client() as wh:
+            if table.prepare is not None:
+                table.prepare(wh)
             yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)

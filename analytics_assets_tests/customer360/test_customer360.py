@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analytics_assets.customer360.assets import customer360_assets
+from analytics_assets.events.load import ensure_tables as ensure_event_tables
 from analytics_assets.ingest.sources import CUSTOMERS
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.warehouse.tables import create_table_sql
@@ -29,6 +30,15 @@ def built(sales):
                    " toInt64(1) AS customer_id, toUInt8(5) AS r_score, toUInt8(4) AS f_score, toUInt8(5) AS m_score,"
                    " 'Champions' AS rfm_segment, 'VIP' AS behavior_segment, 'High Value' AS clv_segment,"
                    " 0.9 AS probability_alive, 2.5 AS expected_purchases_3y, toDecimal64(123.45, 2) AS model_clv_3y")
+        ensure_event_tables(wh, 0)
+        wh.insert_rows("product_events", [  # customer 1's signed-in events; the anonymous one is nobody's
+            (datetime(2026, 10, 30, 9, tzinfo=timezone.utc), "view", "u1", "s1", 1),
+            (datetime(2026, 10, 30, 9, 5, tzinfo=timezone.utc), "purchase", "u1", "s1", 1),
+            (datetime(2026, 11, 1, 20, tzinfo=timezone.utc), "view", "u1", "s2", 1),
+            (datetime(2026, 9, 1, 9, tzinfo=timezone.utc), "view", "u1", "s0", 1),  # more than 30 days before
+            (datetime(2026, 11, 2, 9, tzinfo=timezone.utc), "view", "u1", "s3", 1),  # after the logical time
+            (datetime(2026, 11, 1, 9, tzinfo=timezone.utc), "view", "u9", "s9", None),
+        ], ["event_time", "event_name", "user_id", "session_id", "customer_id"])
     result = dg.materialize(customer360_assets, resources={"clickhouse": sales}, tags={AS_OF_TAG: AS_OF.isoformat()})
     assert result.success and all(e.event_specific_data.passed for e in result.all_events
                                   if e.event_type_value == "ASSET_CHECK_EVALUATION")
@@ -46,6 +56,14 @@ def test_customer_360_holds_each_live_customer_once_with_exact_figures(built):
                        Decimal("123.45"))
     assert rows[2][:2] == (1, Decimal("50.50"))  # its cancelled sale does not count
     assert rows[5] == (0, Decimal("0.00"), None, None, None, 0, None, None, None)  # no sales, no segment
+
+
+def test_customer_360_counts_the_product_events_tied_to_each_customer(built):
+    with built.get_client() as wh:
+        engagement = wh.rows("SELECT customer_id, product_events_30d, product_sessions_30d,"
+                             " toString(last_product_event_time) FROM customer_360 ORDER BY customer_id")
+    assert engagement == [(1, 3, 2, "2026-11-01 20:00:00.000"), (2, 0, 0, None), (3, 0, 0, None), (4, 0, 0, None),
+                          (5, 0, 0, None)]
 
 
 def test_cohorts_equal_pandas(built):

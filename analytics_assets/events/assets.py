@@ -1,0 +1,184 @@
+"""Product events from the landing folder, the funnels defined in YAML, and event retention."""
+
+import logging
+import time
+import warnings
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from analytics_assets import settings
+from analytics_assets.events.funnel_spec import FunnelSpec, load_funnels
+from analytics_assets.events.load import EVENTS, EVENTS_FEED, ensure_tables, load_event_files
+from analytics_assets.landing.checks import landing_check_results, landing_check_specs, load_metadata, log_outcomes
+from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.resources import ClickHouseResource
+from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.sql import load_sql, render_sql
+from analytics_assets.warehouse.sql_table_asset import (
+    Gate,
+    SqlTable,
+    build_sql_table_asset,
+    gate_check_specs,
+    gated,
+    run_gates,
+    unique_key,
+)
+from analytics_assets.warehouse.tables import replace_partitions
+
+# Single-run backfills (a range of days in one run) are what we want; the API is marked beta.
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
+
+HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
+EVENTS_GROUP = "events"
+LANDING_POOL = "events_landing"  # one load at a time against a server too (the registry is read, then written)
+# end_offset=1: today's partition exists, so the file sensor and the hourly schedule can refresh it.
+EVENTS_DAYS = dg.DailyPartitionsDefinition(start_date=settings.events_start_date(), timezone="UTC", end_offset=1)
+
+
+@dg.asset(
+    name=EVENTS,
+    group_name=EVENTS_GROUP,
+    kinds={"clickhouse"},
+    check_specs=landing_check_specs(EVENTS_FEED),
+    pool=clickhouse_pool() or LANDING_POOL,
+    description="Product events (event_time, event_name, user_id, session_id, customer_id, properties) from "
+                "$ANALYTICS_DATA_DIR/landing/events (NDJSON/CSV, gzip optional), each file loaded once; bad rows go "
+                "to product_events_quarantine. Daily partitions in ClickHouse; TTL: ANALYTICS_EVENTS_TTL_DAYS.",
+)
+def product_events(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    started = time.monotonic()
+    folder = settings.landing_dir("events")
+    loaded_at = datetime.now(timezone.utc)  # when the data arrived: the bound for "in the future"
+    latest = loaded_at + timedelta(minutes=settings.events_future_tolerance_minutes())
+    with clickhouse.get_client() as wh:
+        report = load_event_files(wh, folder, run_id=context.run_id, loaded_at=loaded_at,
+                                  max_bad_rows_pct=settings.events_max_bad_rows_pct(),
+                                  future_tolerance=latest - loaded_at, ttl_days=settings.events_ttl_days())
+        checks = landing_check_results(wh, EVENTS_FEED, report, latest)
+        rows = wh.row_count(EVENTS)
+    log_outcomes(context, report)
+    yield dg.MaterializeResult(metadata=load_metadata(report, folder, rows, time.monotonic() - started))
+    yield from checks
+
+
+def funnel_gates() -> tuple[Gate, ...]:
+    return (
+        unique_key("date", "step"),
+        Gate("steps_never_grow", "No step has more users than the step before it; rates are within [0, 1].",
+             "SELECT countIf(conversion_rate > 1 OR conversion_rate < 0 OR ifNull(step_conversion_rate, 0) > 1), ''"
+             " FROM $target"),
+    )
+
+
+def funnel_parameters(spec: FunnelSpec, first_day, last_day, as_of: datetime) -> dict:
+    """The funnel SQL's parameters for days [first_day, last_day] as of `as_of`."""
+    reach = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc) \
+        + timedelta(milliseconds=spec.window_ms)
+    return {
+        "steps": list(spec.steps),
+        "window_ms": spec.window_ms,
+        "first_day": first_day,
+        "last_day": last_day,
+        "until": min(as_of, reach),
+        "as_of": as_of,
+        "filter_keys": [key for key, _ in spec.filters],
+        "filter_values": [list(values) for _, values in spec.filters],
+    }
+
+
+def build_funnel(wh, spec: FunnelSpec, params: dict, results: list[dg.AssetCheckResult]) -> None:
+    """Build, gate and swap in the days of `params` (raises GateFailed, keeping the old days)."""
+    gates = funnel_gates()
+
+    def build(staging: str) -> None:
+        wh.command(render_sql(load_sql(HERE / "funnel.sql"), target=staging), params)
+
+    def check(staging: str) -> None:
+        run_gates(wh, gates, staging, params, results)
+
+    days = (params["last_day"] - params["first_day"]).days + 1
+    partition_ids = [(params["first_day"] + timedelta(days=i)).strftime("%Y%m%d") for i in range(days)]
+    replace_partitions(wh, spec.table, build, partition_ids, check)
+
+
+def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
+    filters = "; ".join(f"{key} in {', '.join(values)}" for key, values in spec.filters)
+
+    @dg.asset(
+        name=spec.table,
+        group_name=EVENTS_GROUP,
+        deps=[EVENTS],
+        kinds={"clickhouse"},
+        partitions_def=EVENTS_DAYS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=clickhouse_pool(),
+        description=(f"{spec.description or spec.name} Per day: users whose funnel started that day and reached each "
+                     f"step ({' -> '.join(spec.steps)}) within {spec.window}"
+                     f"{f' (events with {filters})' if filters else ''}, with windowFunnel. Defined in {spec.source}."),
+        check_specs=gate_check_specs(spec.table, funnel_gates()),
+        metadata={"steps": " -> ".join(spec.steps), "window": spec.window, "definition": spec.source},
+    )
+    def funnel_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        window = context.partition_time_window
+        first_day, last_day = window.start.date(), (window.end - timedelta(days=1)).date()
+        params = funnel_parameters(spec, first_day, last_day, resolve_as_of(context))
+        results: list[dg.AssetCheckResult] = []
+        with clickhouse.get_client() as wh:
+            ensure_tables(wh, settings.events_ttl_days())
+            yield from gated(spec.table, results, lambda: build_funnel(wh, spec, params, results))
+            starts, ends = wh.rows(
+                f"SELECT sumIf(users, step = 1), sumIf(users, step = {len(spec.steps)}) FROM {spec.table}"
+                " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day})[0]
+        yield dg.MaterializeResult(
+            metadata={
+                "days": f"{first_day.isoformat()} .. {last_day.isoformat()}",
+                "as_of": params["as_of"].isoformat(),
+                "data_until": params["until"].isoformat(),
+                "users_started": int(starts),
+                "users_completed": int(ends),
+                "conversion_rate": round(ends / starts, 4) if starts else None,
+            },
+            check_results=results,
+        )
+
+    return funnel_asset
+
+
+def funnel_lookback_days() -> int:
+    """How many days before an event a funnel can start and still include it."""
+    specs, _ = load_funnels()
+    longest = max((s.window_ms for s in specs), default=0)
+    return -(-longest // 86_400_000)
+
+
+def funnel_assets(reserved: set[str]) -> list[dg.AssetsDefinition]:
+    """An asset per valid funnel definition in the shipped folder and $ANALYTICS_FUNNELS_DIR. An
+    invalid one is left out with a warning naming its file (`analytics-assets funnel validate`
+    says what is wrong), rather than taking every other asset down with it."""
+    specs, errors = load_funnels()
+    for error in errors:
+        log.warning("funnel definition left out: %s", error)
+    assets = []
+    for spec in specs:
+        if spec.table in reserved:
+            log.warning("funnel definition left out: %s: name: %s is already a table of ours", spec.source, spec.table)
+        else:
+            assets.append(build_funnel_asset(spec))
+    return assets
+
+
+product_event_retention = build_sql_table_asset(SqlTable(
+    name="product_event_retention",
+    description="Event users by first-seen week (Monday, UTC): active users and retention rate 0 to 12 weeks later, "
+                "with retention().",
+    sql_dir=HERE, group=EVENTS_GROUP, deps=(EVENTS,),
+    prepare=lambda wh: ensure_tables(wh, settings.events_ttl_days()),
+    gates=(
+        unique_key("cohort_week", "weeks_since_first"),
+        Gate("week_zero_is_everyone", "In its first week every cohort user is active (rate 1).",
+             "SELECT countIf(weeks_since_first = 0 AND active_users != cohort_users), '' FROM $target"),
+    ),
+))
