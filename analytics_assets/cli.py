@@ -107,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     from analytics_assets.datamarts.commands import add_commands as datamart_commands
+    from analytics_assets.events.commands import add_commands as funnel_commands
     from analytics_assets.reports.commands import add_commands as report_commands
 
     datamart_commands(sub)
     report_commands(sub)
+    funnel_commands(sub)
     return parser
 
 

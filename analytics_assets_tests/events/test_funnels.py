@@ -149,3 +149,15 @@ def test_the_shipped_purchase_funnel_and_a_folder_of_user_funnels(tmp_path, monk
     assert {s.name: (s.steps, s.window_ms) for s in specs} == {
         "purchase": (STEPS, 3_600_000), "signup": (("view", "signup"), 2 * 86_400_000)}
     assert [e.source for e in errors] == [str(tmp_path / "broken.yaml")]
+
+
+def test_the_funnel_command_lists_and_validates(tmp_path, monkeypatch, capsys):
+    from analytics_assets.cli import main
+
+    (tmp_path / "bad.yaml").write_text("name: bad\nsteps: [view]\nwindow: 9y\n")
+    monkeypatch.setenv("ANALYTICS_FUNNELS_DIR", str(tmp_path))
+    assert main(["funnel", "list"]) == 1
+    out = capsys.readouterr()
+    assert out.out.startswith("funnel_purchase ") and "left out: " in out.err and "bad.yaml" in out.err
+    assert main(["funnel", "validate", str(tmp_path / "bad.yaml")]) == 1
+    assert "window: '9y' is not a duration" in capsys.readouterr().err
