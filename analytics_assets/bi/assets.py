@@ -99,7 +99,8 @@ def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHous
 
 
 @dg.asset(group_name=BI_GROUP, deps=[m.name for m in MARTS] + ["website_metrics_hourly", "website_metrics_moving_average",
-                                                             "website_metrics_anomalies", "customer_segment_summary"],
+                                                             "website_metrics_anomalies", "customer_segment_summary",
+                                                             "funnel_purchase", "product_event_retention"],
           kinds={"grafana"}, pool=clickhouse_pool(),
           description="Grafana provisioning (ClickHouse data source, dashboards) in $ANALYTICS_DATA_DIR/bi/grafana/; "
                       "every panel's SQL is run against the tables before the files are written.")

@@ -45,6 +45,12 @@ DASHBOARDS = {
     "customers": ("Customer segments", [
         Panel("Customers, revenue and model CLV by RFM segment", "customer_segments", "barchart", "currencyUSD"),
     ]),
+    "events": ("Product funnels", [
+        Panel("Purchase funnel: users reaching each step", "purchase_funnel_steps", "barchart"),
+        Panel("Purchase conversion (view to purchase within the hour) per day", "purchase_funnel_conversion",
+              "timeseries", "percentunit"),
+        Panel("Event retention by first-seen week", "event_retention", "table"),
+    ]),
 }
 
 

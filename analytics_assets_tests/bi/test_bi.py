@@ -31,6 +31,20 @@ def build_marts(clickhouse):
         for analysis in ANALYSES:
             build_analysis(wh, analysis, analysis_parameters(date(2026, 10, 30), date(2026, 10, 30),
                                                              datetime(2026, 10, 31, tzinfo=timezone.utc)), [])
+    from analytics_assets.events.assets import build_funnel, funnel_parameters, product_event_retention
+    from analytics_assets.events.funnel_spec import SHIPPED, load_funnel
+    from analytics_assets.events.load import ensure_tables as ensure_event_tables
+
+    with clickhouse.get_client() as wh:  # the shipped funnel and the event retention, over two users
+        ensure_event_tables(wh, 0)
+        wh.command("INSERT INTO product_events (event_time, event_name, user_id) VALUES"
+                   " ('2026-10-30 10:00:00', 'view', 'a'), ('2026-10-30 10:01:00', 'add_to_cart', 'a'),"
+                   " ('2026-10-30 11:00:00', 'view', 'b')")
+        funnel = load_funnel(SHIPPED / "purchase.yaml")
+        build_funnel(wh, funnel, funnel_parameters(funnel, date(2026, 10, 30), date(2026, 10, 30),
+                                                   datetime(2026, 10, 31, tzinfo=timezone.utc)), [])
+    dg.materialize([product_event_retention], resources={"clickhouse": clickhouse},
+                   tags={AS_OF_TAG: "2026-11-02T00:00:00+00:00"})
     from analytics_assets.customers import assets as customers
     from analytics_assets.warehouse.sql import render_sql, sql_file
 
@@ -64,7 +78,10 @@ def test_every_panel_runs_and_the_provisioning_points_at_the_tables(sales, tmp_p
     (ds,) = source["datasources"]
     assert ds["type"] == "grafana-clickhouse-datasource" and ds["jsonData"]["defaultDatabase"] == "analytics"
     assert ds["secureJsonData"]["password"] == "${ANALYTICS_CLICKHOUSE_PASSWORD}"
-    for key in ("sales", "web", "customers"):
+    with sales.get_client() as wh:
+        steps = wh.rows(expand_macros(panel_sql(DASHBOARDS["events"][1][0]), start, end))
+    assert steps == [("view", 2), ("add_to_cart", 1), ("checkout", 0), ("purchase", 0)]
+    for key in ("sales", "web", "customers", "events"):
         board = json.loads((root / "dashboards" / f"{key}.json").read_text())
         assert [p["targets"][0]["rawSql"] for p in board["panels"]] == [panel_sql(p) for p in DASHBOARDS[key][1]]
     with sales.get_client() as wh:
