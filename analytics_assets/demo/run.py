@@ -62,8 +62,7 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
         as_of = activity.window_end
         say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
 
-    _drop_web_files(as_of)
-    _drop_event_files(as_of, _source_customers(dsn))
+    _drop_landing_files(as_of, _source_customers(dsn))
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(data / "dagster_home")))
     _prepare_home(home)
@@ -73,42 +72,42 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
     return 0
 
 
-def _drop_web_files(as_of: datetime) -> None:
-    """Web metric files into the landing folder: 400 days of history the first time, then the
-    hour before `as_of` (what a live producer would drop)."""
+def _drop_landing_files(as_of: datetime, customers: int) -> None:
+    """Web metric and product event files into their landing folders, as live producers would:
+    history the first time (400 days of metrics, 90 of events), then a file per whole hour since
+    the last run. Files never run ahead of the wall clock (a point in the future is refused), even
+    when the source's activity hours do; a hidden marker remembers how far the files go."""
     from datetime import timedelta
 
-    from analytics_assets.demo import web_files
+    from analytics_assets.demo import event_files, web_files
     from analytics_assets.landing.files import list_landing_files
 
-    folder = settings.landing_dir("web")
-    if not list_landing_files(folder):
-        say(f"writing 400 days of website metric files into {folder} ...")
-        written = web_files.write_history(folder, as_of=as_of)
-        say(f"{len(written)} files")
-    else:
-        hour = as_of.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-        path = web_files.write_hour(folder, hour, as_of=as_of)
-        say(f"dropped {path.name} into {folder}")
-
-
-def _drop_event_files(as_of: datetime, customers: int) -> None:
-    """Product event files into the landing folder: 90 days of sessions the first time, then the
-    hour before `as_of`. Signed-in users' events carry one of the source's customer ids."""
-    from datetime import timedelta
-
-    from analytics_assets.demo import event_files
-    from analytics_assets.landing.files import list_landing_files
-
-    folder = settings.landing_dir("events")
-    if not list_landing_files(folder):
-        say(f"writing 90 days of product event files into {folder} ...")
-        written = event_files.write_history(folder, as_of=as_of, customers=customers)
-        say(f"{len(written)} files")
-    else:
-        hour = as_of.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-        path = event_files.write_hour(folder, hour, customers=customers)
-        say(f"dropped {path.name} into {folder}")
+    feeds = {
+        "web": ("400 days of website metric files", lambda folder, t: web_files.write_history(folder, as_of=t),
+                lambda folder, hour: web_files.write_hour(folder, hour, as_of=hour + timedelta(hours=1))),
+        "events": ("90 days of product event files",
+                   lambda folder, t: event_files.write_history(folder, as_of=t, customers=customers),
+                   lambda folder, hour: event_files.write_hour(folder, hour, customers=customers)),
+    }
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    for kind, (history, write_history, write_hour) in feeds.items():
+        folder = settings.landing_dir(kind)
+        marker = folder / ".demo-files-until"
+        if not list_landing_files(folder):
+            until = min(as_of, now)
+            say(f"writing {history} into {folder} ...")
+            say(f"{len(write_history(folder, until))} files")
+        elif not marker.exists():  # files from elsewhere: new ones from the next whole hour on
+            until = now
+        else:
+            until = datetime.fromisoformat(marker.read_text().strip())
+            hours = []
+            while until + timedelta(hours=1) <= now and len(hours) < 48:
+                hours.append(write_hour(folder, until).name)
+                until += timedelta(hours=1)
+            say(f"dropped {', '.join(hours)} into {folder}" if hours
+                else f"no whole hour since the last files in {folder}")
+        marker.write_text(until.isoformat())
 
 
 def _prepare_home(home: Path) -> None:
