@@ -25,6 +25,18 @@ def _source_dsn(dsn: str | None) -> str:
     return dsn or PostgresResource().resolved_dsn()
 
 
+def _check_source(dsn: str, where: str) -> None:
+    """Connect once first, so that a bad DSN is one line naming it, password masked (the
+    generator's own connection would end in a traceback)."""
+    from analytics_assets.resources import PostgresResource
+
+    try:
+        with PostgresResource(dsn=dsn).connect():
+            pass
+    except SettingError as exc:
+        raise SettingError(str(exc).replace(settings.POSTGRES_DSN, where, 1)) from None
+
+
 def cmd_postgres(args: argparse.Namespace) -> int:
     from analytics_assets.demo.local_postgres import default_local_postgres
 
@@ -45,6 +57,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from analytics_assets.demo import generator
 
     dsn = _source_dsn(args.dsn)
+    as_of = None if args.activity else _as_of(args.as_of)  # arguments first, then the connection
+    _check_source(dsn, "--dsn" if args.dsn else settings.POSTGRES_DSN)
     if args.activity:
         result = generator.apply_activity(dsn, seed=args.seed, progress=print)
         print(
@@ -58,7 +72,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         products=args.products,
         sales=args.sales,
         seed=args.seed,
-        as_of=_as_of(args.as_of),
+        as_of=as_of,
         dirty=args.dirty,
         progress=print,
     )
