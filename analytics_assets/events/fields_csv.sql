@@ -15,8 +15,9 @@ SELECT
     JSONExtractKeysAndValuesRaw(properties_text) AS raw_properties,
     mapFromArrays(arrayMap(kv -> kv.1, raw_properties),
                   arrayMap(kv -> if(startsWith(kv.2, '"'), JSONExtractString(kv.2), kv.2), raw_properties)) AS properties,
-    if(length(f) != {columns:UInt32},
-       concat('expected ', toString({columns:UInt32}), ' fields, found ', toString(length(f))), '') AS shape_error,
+    multiIf(countSubstrings(line, '"') % 2 = 1, 'a quoted field is not closed (an odd number of double quotes)',
+            length(f) != {columns:UInt32},
+            concat('expected ', toString({columns:UInt32}), ' fields, found ', toString(length(f))), '') AS shape_error,
     if(empty(raw_properties) AND properties_text NOT IN ('', '{}') AND JSONType(properties_text) != 'Object',
        'properties is not a JSON object', '') AS properties_error
 FROM (

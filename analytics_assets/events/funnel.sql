@@ -2,9 +2,10 @@
 -- reached each step within the window (windowFunnel: each step at or after the one before, the
 -- last at most window_ms after the first; events of the same millisecond count in step order:
 -- 'strict_increase' would lose a step that ties with a repeated first step). Every funnel shares
--- this file: the steps are a parameter, and the 20 conditions cover up to 20 steps (a condition
--- past the last step never holds). Events from [first_day, until) only: until is the logical
--- time, or the end of the last day plus the window, whichever comes first.
+-- this file: the steps are a parameter; the conditions are one per step, made by the code
+-- from step positions (`step_index = 2`, ...; the first also holds the day). Events from
+-- [first_day, until) only: until is the logical time, or the end of the last day plus the
+-- window, whichever comes first.
 CREATE TABLE $target ENGINE = MergeTree PARTITION BY date ORDER BY (date, step) AS
 SELECT
     date,
@@ -24,26 +25,7 @@ FROM (
             user_id,
             windowFunnel({window_ms:UInt64})(
                 t,
-                step_index = 1 AND toDate(event_time) = day,
-                step_index = 2,
-                step_index = 3,
-                step_index = 4,
-                step_index = 5,
-                step_index = 6,
-                step_index = 7,
-                step_index = 8,
-                step_index = 9,
-                step_index = 10,
-                step_index = 11,
-                step_index = 12,
-                step_index = 13,
-                step_index = 14,
-                step_index = 15,
-                step_index = 16,
-                step_index = 17,
-                step_index = 18,
-                step_index = 19,
-                step_index = 20
+                $conditions
             ) AS level
         FROM (
             SELECT event_time, toUInt64(toUnixTimestamp64Milli(event_time)) AS t, user_id,

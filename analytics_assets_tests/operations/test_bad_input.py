@@ -319,7 +319,7 @@ LANDING_CASES = [
      ("quarantined", 4, 'metric_value "oops" is not a number'), 3),
     ("CSV dimensions not an object", "dims.csv", csv('2026-03-02 11:00:00,pageviews,1,"[1]",'),
      ("quarantined", 4, "dimensions is not a JSON object of strings"), 3),
-    ("CSV unbalanced quote", "quote.csv", csv('2026-03-02 11:00:00,"pageviews,1,,'), ("quarantined", 4, "metric_name is missing"), 3),
+    ("CSV unbalanced quote", "quote.csv", csv('2026-03-02 11:00:00,"pageviews,1,,'), ("quarantined", 4, "a quoted field is not closed"), 3),
     ("too many bad rows", "mostly-bad.ndjson", ndjson(b"garbage\nmore garbage", good=1, at=1),
      ("rejected", "2 of 3 rows bad (66.7% > 30%), e.g. line "), 1),
     ("gzip cut short", "cut.ndjson.gz", gzip.compress(ndjson(None, good=400))[:-40],
