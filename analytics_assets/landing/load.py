@@ -277,10 +277,11 @@ def _load(wh, feed: LandingFeed, files: list[tuple[LandingFile, str]], *, run_id
 
 
 def _parse(wh, feed: LandingFeed, fmt: str, lines: str, parsed: str, latest: datetime, **parameters) -> None:
-    """Split `fmt` lines into fields (the feed's `fields_<fmt>.sql`), validate
-    (`<table>_parsed.sql`), write to `parsed`."""
-    fields = render_sql(feed.sql(f"fields_{fmt}"), lines=lines)
-    # One substitution pass: the fields subquery is our own SQL, not rescanned.
+    """Split `fmt` lines into fields (the feed's `fields_<fmt>.sql`, CSV lines through
+    `csv_split.sql`), validate (`<table>_parsed.sql`), write to `parsed`."""
+    # One substitution pass each: the subqueries are our own SQL, not rescanned.
+    split = render_sql(sql_file(__file__, "csv_split"), lines=lines)
+    fields = Template(feed.sql(f"fields_{fmt}")).substitute(lines=quote_identifier(lines), csv_split=split)
     sql = Template(feed.sql(f"{feed.table}_parsed")).substitute(
         parsed=quote_identifier(parsed), fields=fields)
     wh.command(sql, {"latest": latest, **parameters})
