@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
+from analytics_assets.warehouse.identifiers import validate_identifier
+
 Spec = TypeVar("Spec")
 
 
@@ -67,6 +69,16 @@ class FieldReader:
         self.data = data
         self.problems: list[tuple[str, str]] = [
             (str(key), f"unknown field (known: {', '.join(known)})") for key in data if key not in known]
+
+    def identifier(self, key: str) -> str | None:
+        """`key`'s value if it is a plain identifier (required), else None and a problem."""
+        value = self.data.get(key)
+        try:
+            validate_identifier(value, what=key)
+        except ValueError as exc:
+            self.problems.append((key, str(exc).split(": ", 1)[-1] if value is not None else "is required"))
+            return None
+        return value
 
     def choice(self, key: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.data.get(key, default)

@@ -12,7 +12,6 @@ daily files (every other one CSV), and later runs add the hour before the logica
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import zlib
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics_assets.files import atomic_path
+from analytics_assets.demo.web_files import land
 
 SESSIONS_PER_DAY = 1200
 NEW_VISITOR_SHARE = 0.6
@@ -118,12 +117,7 @@ def write_file(path: Path, events: list[dict]) -> Path:
     else:
         text = "".join(json.dumps({**e, "event_time": iso(e["event_time"])}, separators=(",", ":")) + "\n"
                        for e in events)
-    data = text.encode()
-    if path.name.endswith(".gz"):
-        data = gzip.compress(data, compresslevel=5, mtime=0)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return path
+    return land(path, text)
 
 
 def write_history(folder: Path, *, as_of: datetime, customers: int, days: int = 90, seed: int = 11) -> list[Path]:

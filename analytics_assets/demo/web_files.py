@@ -121,6 +121,12 @@ def write_file(path: Path, rows: list[dict]) -> Path:
         text = buffer.getvalue()
     else:
         text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows)
+    return land(path, text)
+
+
+def land(path: Path, text: str) -> Path:
+    """`text` as the landing file `path` (gzipped when the name ends in `.gz`), written aside and
+    renamed into place, as a producer should: the sensor never sees half a file."""
     data = text.encode()
     if path.name.endswith(".gz"):
         data = gzip.compress(data, compresslevel=5, mtime=0)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from analytics_assets import settings
 from analytics_assets.spec_files import FieldReader, SpecFileError, load_spec_file, load_spec_folders
-from analytics_assets.warehouse.identifiers import validate_identifier
 
 SHIPPED = Path(__file__).parent / "funnels"
 FIELDS = ("name", "steps", "window", "filters", "description")
@@ -48,14 +47,9 @@ def parse_funnel(data, *, source: str) -> FunnelSpec:
     reader = FieldReader(data, source=source, known=FIELDS, error=FunnelSpecError)
     problems = reader.problems
 
-    name = data.get("name")
-    try:
-        validate_identifier(name, what="name")
-        if len(f"funnel_{name}") > 120:
-            raise ValueError("name: longer than 113 characters")
-    except ValueError as exc:
-        problems.append(("name", str(exc).split(": ", 1)[-1] if name is not None else "is required"))
-        name = None
+    name = reader.identifier("name")
+    if name is not None and len(f"funnel_{name}") > 127:
+        problems.append(("name", "longer than 120 characters (the table is funnel_<name>)"))
 
     steps = data.get("steps")
     if not isinstance(steps, list) or not 2 <= len(steps) <= MAX_STEPS:

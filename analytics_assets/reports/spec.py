@@ -15,7 +15,6 @@ from pathlib import Path
 
 
 from analytics_assets.spec_files import FieldReader, SpecFileError, load_spec_file, load_spec_folders
-from analytics_assets.warehouse.identifiers import validate_identifier
 
 REPORT_TYPES = ("sales_summary",)
 RELATIVE_RANGES = ("previous_month", "previous_week", "previous_day", "last_7_days", "month_to_date")
@@ -63,12 +62,7 @@ def parse_report(data, *, source: str) -> ReportSpec:
     reader = FieldReader(data, source=source, known=FIELDS, error=ReportSpecError)
     problems = reader.problems
 
-    name = data.get("name")
-    try:
-        validate_identifier(name, what="name")
-    except ValueError as exc:
-        problems.append(("name", str(exc).split(": ", 1)[-1] if name is not None else "is required"))
-        name = None
+    name = reader.identifier("name")
     report_type = reader.choice("report_type", REPORT_TYPES, "sales_summary")
     start = end = None
     date_range = data.get("date_range", "previous_month")

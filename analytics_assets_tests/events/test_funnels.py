@@ -131,7 +131,9 @@ def test_a_rebuilt_day_replaces_only_itself(clickhouse):
     ({"name": "a", "steps": ["view", "'; DROP TABLE x"], "window": "1h"}, "steps[2]: \"'; DROP TABLE x\" is not an"),
     ({"name": "a", "steps": ["view", "buy"], "window": "1 week"}, "window: '1 week' is not a duration"),
     ({"name": "a", "steps": ["view", "buy"], "window": "8d"}, "up to 7d"),
-    ({"name": "a b", "steps": ["view", "buy"], "window": "1h"}, "name: "),
+    ({"name": "a b", "steps": ["view", "buy"], "window": "1h"}, "name: 'a b' is not a valid identifier"),
+    ({"name": "a" * 121, "steps": ["view", "buy"], "window": "1h"}, "name: longer than 120 characters"),
+    ({"steps": ["view", "buy"], "window": "1h"}, "name: is required"),
     ({"name": "a", "steps": ["view", "buy"], "window": "1h", "filters": {"x": []}}, "filters.x: must be a value"),
     ({"name": "a", "steps": ["view", "buy"], "window": "1h", "colour": 1}, "colour: unknown field"),
 ])
