@@ -1,10 +1,20 @@
 """What several test packages share: a handful of known sales, a free local port, an inbox for a
-real SMTP server."""
+real SMTP server, the environment of a Dagster subprocess, and `dagster dev` with its GraphQL."""
 
 from __future__ import annotations
 
 import email
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -51,3 +61,54 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
+
+
+REPO = Path(__file__).resolve().parents[1]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+
+
+def job_env(tmp_path: Path, pg_dsn: str, home: Path, **extra: str) -> dict:
+    """The environment of a `dagster` subprocess on a fresh embedded ClickHouse in `tmp_path`, the
+    source `pg_dsn` and the instance `home`; no ANALYTICS_/DAGSTER_ variable of ours leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
+    env.update(ANALYTICS_POSTGRES_DSN=pg_dsn, ANALYTICS_CLICKHOUSE_DSN=f"chdb://{tmp_path / 'clickhouse'}",
+               ANALYTICS_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(home), **extra)
+    return env
+
+
+@contextmanager
+def dagster_dev(env: dict, log_path: Path) -> Iterator[str]:
+    """`dagster dev` on 127.0.0.1 with `env`, answering: yields its base URL; its whole process
+    group is stopped at the end. Its output goes to `log_path`, not to a pipe nobody reads (it
+    would fill and block)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/server_info", timeout=5).read()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and server.poll() is None, f"dagster dev did not come up: {log_path}"
+                    time.sleep(1)
+            yield base
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+def graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    """The `data` of a GraphQL request to the Dagster webserver at `base` (errors fail the test)."""
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query, "variables": variables or {}})
+                                     .encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return body["data"]

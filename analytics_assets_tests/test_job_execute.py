@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,20 +14,8 @@ import pytest
 
 from analytics_assets.demo import generator
 from analytics_assets_tests.ingest.conftest import AS_OF
+from analytics_assets_tests.support import DAGSTER, REPO, job_env
 
-REPO = Path(__file__).resolve().parents[1]
-DAGSTER = str(Path(sys.executable).with_name("dagster"))
-
-
-def _env(tmp_path: Path, pg_dsn: str, home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
-    env.update(
-        ANALYTICS_POSTGRES_DSN=pg_dsn,
-        ANALYTICS_CLICKHOUSE_DSN=f"chdb://{tmp_path / 'clickhouse'}",
-        ANALYTICS_DATA_DIR=str(tmp_path / "data"),
-        DAGSTER_HOME=str(home),
-    )
-    return env
 
 
 @contextmanager
@@ -45,7 +31,7 @@ def production_instance(tmp_path: Path, pg_dsn: str, postgres_server) -> Iterato
         home.mkdir()
         shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
         url = urlsplit(admin)
-        env = _env(tmp_path, pg_dsn, home)
+        env = job_env(tmp_path, pg_dsn, home)
         env.update(
             DAGSTER_PG_HOST=url.hostname, DAGSTER_PG_PORT=str(url.port), DAGSTER_PG_USER=url.username,
             DAGSTER_PG_PASSWORD="unused-with-trust", DAGSTER_PG_DB=dagster_db,
@@ -75,7 +61,7 @@ def test_two_overlapping_job_runs_on_the_embedded_engine_both_succeed(tmp_path, 
     generator.generate(pg_dsn, customers=300, products=40, sales=3000, seed=1, as_of=AS_OF)
     home = tmp_path / "home"
     home.mkdir()
-    env = _env(tmp_path, pg_dsn, home)
+    env = job_env(tmp_path, pg_dsn, home)
     import dagster as dg
 
     monkeypatch.setenv("DAGSTER_HOME", str(home))

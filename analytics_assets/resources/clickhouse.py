@@ -202,7 +202,19 @@ class ClickHouseResource(dg.ConfigurableResource):
             path = chdb_path(dsn)
             with chdb_lock(path, timeout=self.lock_timeout_seconds):
                 os.environ["PGTZ"] = "UTC"
-                client = _connect(dsn=f"chdb://{path}")
+                try:
+                    client = _connect(dsn=f"chdb://{path}")
+                except SettingError as exc:
+                    # chDB says only "Error initializing EmbeddedServer" when another program
+                    # (a notebook, a script) has the directory open without our lock file.
+                    holder = _chdb_status_holder(path)
+                    if holder is None:
+                        raise
+                    raise SettingError(
+                        f"{settings.CLICKHOUSE_DSN}: the embedded ClickHouse at {path} is open in another process "
+                        f"({holder}) that does not take {path.with_name(path.name + '.lock')}; chDB allows one "
+                        f"process per directory: close that program (or copy the directory), then rerun ({exc})"
+                    ) from None
                 yield from _bound(client, database, embedded=True, secrets=())
         else:
             client = _connect(dsn=dsn)
@@ -294,6 +306,33 @@ def _release(lock_path: Path) -> None:
             fd = _holds_fd.pop(lock_path)
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+def _chdb_status_holder(path: Path) -> str | None:
+    """Who holds chDB's own lock on `path` (ClickHouse flocks `<path>/status` and writes its pid
+    there), or None when nobody does."""
+    try:
+        fd = os.open(path / "status", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = next((line.split(":", 1)[1].strip() for line in _read_text(path / "status").splitlines()
+                        if line.startswith("PID:")), "")
+            return f"pid {pid}" if pid else "pid unknown"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def _lock_holder(lock_path: Path) -> str | None:

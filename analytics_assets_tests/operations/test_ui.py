@@ -4,34 +4,21 @@ the asset graph, checks and schedules pages (a screenshot is kept)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from analytics_assets.demo import generator
 from analytics_assets_tests.ingest.conftest import AS_OF
-from analytics_assets_tests.support import free_port
-from analytics_assets_tests.test_job_execute import DAGSTER, REPO, production_instance
+from analytics_assets_tests.support import REPO, dagster_dev, graphql
+from analytics_assets_tests.test_job_execute import production_instance
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query, "variables": variables or {}})
-                                     .encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def _browse(url: str, tmp_path: Path, *extra: str, height: int = 1000) -> str:
@@ -53,21 +40,8 @@ def test_the_ui_shows_the_assets_checks_and_schedules_and_runs_a_job(tmp_path, p
 
 
 def _check_the_ui(tmp_path: Path, env: dict) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "dagster-dev.log").open("w")  # a file, not a pipe nobody reads (it would fill and block)
-    server = subprocess.Popen([DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/server_info", timeout=5).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "dagster dev did not come up"
-                time.sleep(1)
-        launched = _graphql(base, """
+    with dagster_dev(env, tmp_path / "dagster-dev.log") as base:
+        launched = graphql(base, """
             mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
               __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
             {"params": {"selector": {"repositoryLocationName": "analytics_assets", "repositoryName": "__repository__",
@@ -75,8 +49,8 @@ def _check_the_ui(tmp_path: Path, env: dict) -> None:
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         deadline = time.monotonic() + 240
-        while (status := _graphql(base, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
-                                  {"id": run_id})["runOrError"]["status"]) not in ("SUCCESS", "FAILURE", "CANCELED"):
+        while (status := graphql(base, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+                                 {"id": run_id})["runOrError"]["status"]) not in ("SUCCESS", "FAILURE", "CANCELED"):
             assert time.monotonic() < deadline, f"run {run_id} still {status}"
             time.sleep(2)
         assert status == "SUCCESS"
@@ -97,10 +71,3 @@ def _check_the_ui(tmp_path: Path, env: dict) -> None:
         kept = REPO / ".ci-artifacts"
         kept.mkdir(exist_ok=True)
         shutil.copy(shot, kept / "asset-graph.png")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
