@@ -110,19 +110,25 @@ def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHou
     from analytics_assets.logical_time import resolve_as_of
 
     end = resolve_as_of(context)  # the panels are tried over the 30 days before the run's logical time
-    failures = []
+    failures, waiting = [], []
     with clickhouse.get_client() as wh:
         for _, panels in DASHBOARDS.values():
             for panel in panels:
                 try:
                     wh.rows(expand_macros(panel_sql(panel), end - timedelta(days=30), end))
                 except Exception as exc:  # the panel's name and the server's reason
-                    failures.append(f"{panel.title}: {str(exc).splitlines()[0][:300]}")
+                    reason = f"{panel.title}: {str(exc).splitlines()[0][:300]}"
+                    # A table another job builds (the funnels before any event file landed) is not
+                    # there yet: the panel is written and fills in once it is. Anything else is a bug.
+                    (waiting if "UNKNOWN_TABLE" in str(exc) else failures).append(reason)
     if failures:
         raise dg.Failure("Grafana panels whose SQL does not run: " + "; ".join(failures))
+    for reason in waiting:
+        context.log.warning(f"Grafana panel over a table not built yet: {reason}")
     files = write_provisioning(bi_dir() / "grafana")
     return dg.MaterializeResult(metadata={"files": "\n".join(str(f) for f in files),
-                                          "panels": sum(len(p) for _, p in DASHBOARDS.values())})
+                                          "panels": sum(len(p) for _, p in DASHBOARDS.values()),
+                                          "panels_waiting_for_tables": "; ".join(waiting) or "none"})
 
 
 BI_USER, BI_PASSWORD = "ANALYTICS_BI_USER", "ANALYTICS_BI_PASSWORD"

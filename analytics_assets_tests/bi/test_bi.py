@@ -89,6 +89,25 @@ def test_every_panel_runs_and_the_provisioning_points_at_the_tables(sales, tmp_p
             (datetime(2026, 10, 30, 10), 5.0)]
 
 
+def test_panels_over_tables_not_built_yet_wait_and_any_other_error_fails(sales, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
+    build_marts(sales)
+    with sales.get_client() as wh:  # no event file has landed: the funnel and retention tables are not there
+        wh.command("DROP TABLE funnel_purchase")
+        wh.command("DROP TABLE product_event_retention")
+    result = dg.materialize([grafana_provisioning], resources={"clickhouse": sales})
+    (materialization,) = result.asset_materializations_for_node("grafana_provisioning")
+    waiting = materialization.metadata["panels_waiting_for_tables"].value
+    assert [part.split(":")[0] for part in waiting.split("; ")] == [p.title.split(":")[0] for p in DASHBOARDS["events"][1]]
+    assert (tmp_path / "data" / "bi" / "grafana" / "dashboards" / "events.json").exists()
+    with sales.get_client() as wh:  # a table that is there but not as the panel expects: a real error
+        wh.command("CREATE TABLE funnel_purchase (date Date, step UInt8) ENGINE = Memory")
+    broken = dg.materialize([grafana_provisioning], resources={"clickhouse": sales}, raise_on_error=False)
+    assert not broken.success
+    (failure,) = [e for e in broken.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "Purchase funnel: users reaching each step" in failure.step_failure_data.error.message
+
+
 def test_the_datasource_takes_a_servers_settings_never_its_password(monkeypatch):
     from analytics_assets.bi.grafana import datasource
 
