@@ -147,10 +147,12 @@ def _pg_expr(column: Column) -> sql.Composable:
         "money": "round({c}::numeric, 2)",
         "text": "{c}::text",
         "category": "{c}::text",
-        "date": "{c}::date",
+        # PostgreSQL's 'infinity' and '-infinity' have no ClickHouse value: they arrive as NULL,
+        # which the checks report with the row's key (one such row used to fail the whole table).
+        "date": "CASE WHEN isfinite({c}::date) THEN {c}::date END",
         # UTC wall-clock text: a timestamptz is converted, a plain timestamp is taken as UTC
         # (the session's TimeZone is UTC), a date is its midnight.
-        "timestamp": "({c}::timestamptz AT TIME ZONE 'UTC')",
+        "timestamp": "CASE WHEN isfinite({c}::timestamptz) THEN ({c}::timestamptz AT TIME ZONE 'UTC') END",
     }[column.kind]
     return sql.SQL(template).format(c=c)
 
@@ -206,7 +208,8 @@ def client_pull(wh: Warehouse, conn: psycopg.Connection, table: SourceTable, sch
                 into: str, window: Window, *, block_bytes: int) -> None:
     exprs = [_pg_expr(c) for c in table.columns]
     version = sql.Identifier(VERSION_COLUMN)
-    exprs.append(sql.SQL("(coalesce({v}::timestamptz, 'epoch') AT TIME ZONE 'UTC')").format(v=version))
+    exprs.append(sql.SQL("(CASE WHEN isfinite({v}::timestamptz) THEN {v}::timestamptz ELSE 'epoch' END"
+                         " AT TIME ZONE 'UTC')").format(v=version))  # NULL or infinite: the oldest version
     query = sql.SQL("SELECT {} FROM {}.{}").format(
         sql.SQL(", ").join(exprs), sql.Identifier(schema), sql.Identifier(table.name)
     )
