@@ -156,11 +156,10 @@ def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
     return funnel_asset
 
 
-def funnel_lookback_days() -> int:
-    """How many days before an event a funnel can start and still include it."""
+def funnel_reach() -> timedelta:
+    """How long before an event a funnel can start and still include it: the longest window."""
     specs, _ = load_funnels()
-    longest = max((s.window_ms for s in specs), default=0)
-    return -(-longest // 86_400_000)
+    return timedelta(milliseconds=max((s.window_ms for s in specs), default=0))
 
 
 def funnel_assets(reserved: set[str]) -> list[dg.AssetsDefinition]:

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from analytics_assets import settings
-from analytics_assets.events.assets import EVENTS, EVENTS_DAYS, EVENTS_GROUP, funnel_lookback_days
+from analytics_assets.events.assets import EVENTS, EVENTS_DAYS, EVENTS_GROUP, funnel_reach
 from analytics_assets.landing.automation import hourly_partition_schedule, landing_file_sensor, loaded_days_sensor
 
 # Load new event files, then refresh the funnels for the run's days and the retention table.
@@ -27,7 +27,7 @@ funnels_job = dg.define_asset_job(
 events_landing_sensor = landing_file_sensor("events_landing_sensor", "events", events_job)
 
 funnels_for_loaded_days = loaded_days_sensor(
-    "funnels_for_loaded_days", EVENTS, events_job, funnels_job, settings.events_start_date, funnel_lookback_days)
+    "funnels_for_loaded_days", EVENTS, events_job, funnels_job, settings.events_start_date, funnel_reach)
 
 # The backstop: each hour, today's funnels as of the hour (and any file the sensor missed).
 events_hourly_schedule = hourly_partition_schedule("events_hourly", events_job, "15 * * * *")

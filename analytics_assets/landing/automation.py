@@ -50,10 +50,11 @@ def landing_file_sensor(name: str, kind: str, job) -> dg.SensorDefinition:
 
 
 def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job, start_date: Callable[[], str],
-                       lookback_days: Callable[[], int] = lambda: 0) -> dg.SensorDefinition:
+                       reach: Callable[[], timedelta] = timedelta) -> dg.SensorDefinition:
     """Files can hold past days (late data, a backfill export): after a successful run of
-    `monitored_job`, one run of `request_job` over the days its load touched before the run's own
-    (from `lookback_days` before the first day loaded: a window that reaches into the next day)."""
+    `monitored_job`, one run of `request_job` over the days its load touched before the run's own.
+    `reach` is how far back a day's result can see a row (a funnel's window crosses midnight):
+    the days from the first loaded row's time minus `reach`."""
 
     @dg.run_status_sensor(name=name, run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[monitored_job],
                           request_job=request_job, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -64,12 +65,11 @@ def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job,
         event = context.instance.get_latest_materialization_event(dg.AssetKey(loaded_asset))
         if event is None or event.run_id != run.run_id:
             return dg.SkipReason("this run loaded no new files")
-        first = event.asset_materialization.metadata.get("first_day_loaded")
+        first = event.asset_materialization.metadata.get("first_time_loaded")
         run_first = run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start")
         if not first or not first.value or not run_first:
             return dg.SkipReason("nothing loaded, or the run had no days")
-        first_day = max(date.fromisoformat(first.value) - timedelta(days=lookback_days()),
-                        date.fromisoformat(start_date()))
+        first_day = max((datetime.fromisoformat(first.value) - reach()).date(), date.fromisoformat(start_date()))
         last_day = date.fromisoformat(run_first) - timedelta(days=1)
         if first_day > last_day:
             return dg.SkipReason("the loaded days were the run's own")

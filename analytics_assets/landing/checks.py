@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import dagster as dg
 
@@ -61,6 +61,7 @@ def load_metadata(report: LoadReport, folder, row_count: int, duration_s: float)
         "rows_quarantined": report.rows_quarantined,
         # the loaded-days sensors read these: which days a late or backfill file touched
         "first_day_loaded": touched[0].date().isoformat() if touched else "",
+        "first_time_loaded": touched[0].replace(tzinfo=timezone.utc).isoformat() if touched else "",
         "last_day_loaded": touched[1].date().isoformat() if touched else "",
         "files": dg.MetadataValue.md(_files_table(report)),
         "duration_s": round(duration_s, 3),
