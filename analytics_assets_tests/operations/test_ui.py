@@ -56,15 +56,17 @@ def _check_the_ui(tmp_path: Path, env: dict) -> None:
         assert status == "SUCCESS"
 
         groups = _browse(f"{base}/asset-groups", tmp_path, "--dump-dom")
-        for group in ("ingest", "sales", "customers", "customer360", "web", "datamarts", "reports", "bi"):
+        for group in ("ingest", "sales", "customers", "customer360", "web", "events", "datamarts", "reports", "bi"):
             assert f">{group}<" in groups, group
         catalog = _browse(f"{base}/assets", tmp_path, "--dump-dom", height=6000)  # the list renders what fits
-        for name in ("raw_sales", "sales_fact", "dashboard_daily_metrics", "customer_segments", "website_metrics"):
+        for name in ("raw_sales", "sales_fact", "dashboard_daily_metrics", "customer_segments", "website_metrics",
+                     "customer_360", "product_events", "funnel_purchase"):
             assert name in catalog, name
         checks = _browse(f"{base}/assets/raw_sales?view=checks", tmp_path, "--dump-dom")
         assert "source_keys_unique" in checks
         schedules = _browse(f"{base}/automation", tmp_path, "--dump-dom")
-        assert "sales_dashboard_hourly" in schedules and "customer_segmentation_daily" in schedules
+        for automation in ("sales_dashboard_hourly", "customer_segmentation_daily", "events_hourly", "customer_360_hourly"):
+            assert automation in schedules, automation
         shot = tmp_path / "asset-graph.png"
         _browse(f"{base}/asset-groups", tmp_path, f"--screenshot={shot}")
         assert shot.stat().st_size > 10_000
