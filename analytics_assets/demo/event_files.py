@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics_assets.demo.web_files import land
+from analytics_assets.demo.web_files import history_files, land
 
 SESSIONS_PER_DAY = 1200
 NEW_VISITOR_SHARE = 0.6
@@ -121,26 +121,10 @@ def write_file(path: Path, events: list[dict]) -> Path:
 
 
 def write_history(folder: Path, *, as_of: datetime, customers: int, days: int = 90, seed: int = 11) -> list[Path]:
-    """Files covering [as_of - days, as_of): monthly files, then daily ones for the last week."""
-    as_of = as_of.replace(minute=0, second=0, microsecond=0)
-    start = datetime.combine(as_of.date() - timedelta(days=days), datetime.min.time(), tzinfo=timezone.utc)
-    daily_from = datetime.combine(as_of.date() - timedelta(days=7), datetime.min.time(), tzinfo=timezone.utc)
-    written = []
-    chunk = start
-    while chunk < daily_from:
-        first_of_next = date(chunk.year + (chunk.month == 12), chunk.month % 12 + 1, 1)
-        end = min(datetime.combine(first_of_next, datetime.min.time(), tzinfo=timezone.utc), daily_from)
-        written.append(write_file(folder / f"events-{chunk:%Y-%m-%d}.ndjson.gz",
-                                  events_between(chunk, end, customers=customers, seed=seed)))
-        chunk = end
-    day = daily_from
-    while day < as_of:
-        end = min(day + timedelta(days=1), as_of)
-        ext = "csv.gz" if day.toordinal() % 2 else "ndjson.gz"
-        written.append(write_file(folder / f"events-{day:%Y-%m-%d}.{ext}",
-                                  events_between(day, end, customers=customers, seed=seed)))
-        day = end
-    return written
+    """Event files covering [as_of - days, as_of): monthly files, then daily ones for the last week."""
+    return history_files(folder, "events", as_of.replace(minute=0, second=0, microsecond=0), days,
+                         lambda path, start, end: write_file(path, events_between(start, end, customers=customers,
+                                                                                  seed=seed)))
 
 
 def write_hour(folder: Path, hour_start: datetime, *, customers: int, seed: int = 11) -> Path:

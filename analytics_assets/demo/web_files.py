@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -136,23 +137,30 @@ def land(path: Path, text: str) -> Path:
 
 
 def write_history(folder: Path, *, as_of: datetime, days: int = 400, seed: int = 7) -> list[Path]:
-    """Files covering [as_of - days, as_of): monthly files, then daily ones for the last week."""
+    """Metric files covering [as_of - days, as_of) (see history_files)."""
     as_of = as_of.replace(minute=0, second=0, microsecond=0)
+    return history_files(folder, "web-metrics", as_of, days,
+                         lambda path, start, end: write_file(path, points(start, end, as_of=as_of, seed=seed)))
+
+
+def history_files(folder: Path, prefix: str, as_of: datetime, days: int,
+                  write: Callable[[Path, datetime, datetime], Path]) -> list[Path]:
+    """The files a producer's exports leave for [as_of - days, as_of): `write(path, start, end)`
+    once per month (`<prefix>-2026-10.ndjson.gz`), then once per day for the last week (every
+    other one CSV)."""
     start = datetime.combine(as_of.date() - timedelta(days=days), datetime.min.time(), tzinfo=timezone.utc)
     daily_from = datetime.combine(as_of.date() - timedelta(days=7), datetime.min.time(), tzinfo=timezone.utc)
     written = []
     month_start = start
     while month_start < daily_from:
-        nxt = _next_month(month_start)
-        end = min(nxt, daily_from)
-        name = f"web-metrics-{month_start:%Y-%m}.ndjson.gz"
-        written.append(write_file(folder / name, points(month_start, end, as_of=as_of, seed=seed)))
+        end = min(_next_month(month_start), daily_from)
+        written.append(write(folder / f"{prefix}-{month_start:%Y-%m}.ndjson.gz", month_start, end))
         month_start = end
     day = daily_from
     while day < as_of:
         end = min(day + timedelta(days=1), as_of)
         ext = "csv.gz" if day.toordinal() % 2 else "ndjson.gz"
-        written.append(write_file(folder / f"web-metrics-{day:%Y-%m-%d}.{ext}", points(day, end, as_of=as_of, seed=seed)))
+        written.append(write(folder / f"{prefix}-{day:%Y-%m-%d}.{ext}", day, end))
         day = end
     return written
 
