@@ -94,7 +94,7 @@ def _drop_landing_files(as_of: datetime, customers: int) -> None:
         folder = settings.landing_dir(kind)
         marker = folder / ".demo-files-until"
         if not list_landing_files(folder):
-            until = min(as_of, now)
+            until = min(as_of.replace(minute=0, second=0, microsecond=0), now)
             say(f"writing {history} into {folder} ...")
             say(f"{len(write_history(folder, until))} files")
         elif not marker.exists():  # files from elsewhere: new ones from the next whole hour on

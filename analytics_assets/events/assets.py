@@ -13,7 +13,7 @@ from analytics_assets import settings
 from analytics_assets.events.funnel_spec import FunnelSpec, load_funnels
 from analytics_assets.events.load import EVENTS, EVENTS_FEED, ensure_tables, load_event_files
 from analytics_assets.landing.checks import landing_check_results, landing_check_specs, load_metadata, log_outcomes
-from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.logical_time import AS_OF_TAG, resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.sql import load_sql, render_sql
@@ -133,7 +133,10 @@ def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
     def funnel_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         window = context.partition_time_window
         first_day, last_day = window.start.date(), (window.end - timedelta(days=1)).date()
-        params = funnel_parameters(spec, first_day, last_day, resolve_as_of(context))
+        as_of = resolve_as_of(context)
+        if AS_OF_TAG not in context.run.tags:  # a day's end by default: its funnels end with their window
+            as_of += timedelta(milliseconds=spec.window_ms)
+        params = funnel_parameters(spec, first_day, last_day, as_of)
         results: list[dg.AssetCheckResult] = []
         with clickhouse.get_client() as wh:
             ensure_tables(wh, settings.events_ttl_days())

@@ -47,3 +47,5 @@ FROM (
     GROUP BY day
 )
 ARRAY JOIN reached AS users, arrayEnumerate(reached) AS step
+-- a backfill builds many days (partitions) in one insert
+SETTINGS throw_on_max_partitions_per_insert_block = 0

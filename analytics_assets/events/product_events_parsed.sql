@@ -16,7 +16,8 @@ SELECT
     multiIf(
         shape_error != '', shape_error,
         ifNull(ts_text, '') = '', 'event_time is missing',
-        ts IS NULL, concat('event_time "', left(ts_text, 40), '" is not an ISO 8601 time (1970 or later)'),
+        ts IS NULL OR ts < toDateTime64(0, 3, 'UTC'),
+            concat('event_time "', left(ts_text, 40), '" is not an ISO 8601 time (1970 or later)'),
         ts > {latest:DateTime('UTC')},
             concat('event_time ', toString(ts), ' is in the future (later than ', toString({latest:DateTime('UTC')}), ')'),
         ifNull(name_text, '') = '', 'event_name is missing',

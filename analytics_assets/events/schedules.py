@@ -29,5 +29,6 @@ events_landing_sensor = landing_file_sensor("events_landing_sensor", "events", e
 funnels_for_loaded_days = loaded_days_sensor(
     "funnels_for_loaded_days", EVENTS, events_job, funnels_job, settings.events_start_date, funnel_reach)
 
-# The backstop: each hour, today's funnels as of the hour (and any file the sensor missed).
-events_hourly_schedule = hourly_partition_schedule("events_hourly", events_job, "15 * * * *")
+# The backstop: each hour, as of the hour, the funnels of today and of the days whose windows reach
+# into the last hour (any file the sensor missed loads too).
+events_hourly_schedule = hourly_partition_schedule("events_hourly", events_job, "15 * * * *", reach=funnel_reach)

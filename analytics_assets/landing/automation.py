@@ -62,10 +62,14 @@ def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job,
                                       "loaded, in one run.")
     def _sensor(context: dg.RunStatusSensorContext):
         run = context.dagster_run
-        event = context.instance.get_latest_materialization_event(dg.AssetKey(loaded_asset))
-        if event is None or event.run_id != run.run_id:
-            return dg.SkipReason("this run loaded no new files")
-        first = event.asset_materialization.metadata.get("first_time_loaded")
+        # This run's own materialization (a later run may have materialized the asset since).
+        records = context.instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+        loaded = [r.event_log_entry.asset_materialization for r in records
+                  if r.event_log_entry.asset_materialization.asset_key == dg.AssetKey(loaded_asset)]
+        if not loaded:
+            return dg.SkipReason("this run did not load the landing folder")
+        first = loaded[-1].metadata.get("first_time_loaded")
         run_first = run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start")
         if not first or not first.value or not run_first:
             return dg.SkipReason("nothing loaded, or the run had no days")
@@ -73,29 +77,36 @@ def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job,
         last_day = date.fromisoformat(run_first) - timedelta(days=1)
         if first_day > last_day:
             return dg.SkipReason("the loaded days were the run's own")
+        # The same logical time as the run that loaded the files: without it each day would be as
+        # of its own end, and a result that reaches past midnight would miss what follows it.
+        carried = {AS_OF_TAG: run.tags[AS_OF_TAG]} if AS_OF_TAG in run.tags else {}
         return dg.RunRequest(
             run_key=f"loaded-days-{run.run_id}",
             tags={"dagster/asset_partition_range_start": first_day.isoformat(),
                   "dagster/asset_partition_range_end": last_day.isoformat(),
-                  "analytics/trigger": f"files loaded by run {run.run_id[:8]}"},
+                  "analytics/trigger": f"files loaded by run {run.run_id[:8]}", **carried},
         )
 
     return _sensor
 
 
-def hourly_partition_schedule(name: str, job, cron_schedule: str, *, default_status=dg.DefaultScheduleStatus.STOPPED,
-                              ) -> dg.ScheduleDefinition:
-    """Each hour, today's partition as of the hour; just after midnight, yesterday's, complete."""
+def hourly_partition_schedule(name: str, job, cron_schedule: str, *, reach: Callable[[], timedelta] = timedelta,
+                              default_status=dg.DefaultScheduleStatus.STOPPED) -> dg.ScheduleDefinition:
+    """Each hour, as of the hour: every day whose results the last hour's data can change, in one
+    run. That is today, yesterday just after midnight (so that it closes complete), and, for a
+    result that sees `reach` past its day (a funnel's window), the days that reach into the hour."""
 
     @dg.schedule(name=name, job=job, cron_schedule=cron_schedule, execution_timezone="UTC",
                  default_status=default_status)
     def _schedule(context: dg.ScheduleEvaluationContext):
         as_of = context.scheduled_execution_time.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        if as_of.hour == 0:
-            yesterday = (as_of - timedelta(days=1)).date().isoformat()
-            return dg.RunRequest(run_key=f"{name}-{yesterday}-final", partition_key=yesterday)
-        return dg.RunRequest(run_key=f"{name}-{as_of.isoformat()}", partition_key=as_of.date().isoformat(),
-                             tags={AS_OF_TAG: as_of.isoformat()})
+        first, last = (as_of - timedelta(hours=1) - reach()).date(), as_of.date()
+        tags = {AS_OF_TAG: as_of.isoformat()}
+        if first == last:
+            return dg.RunRequest(run_key=f"{name}-{as_of.isoformat()}", partition_key=last.isoformat(), tags=tags)
+        return dg.RunRequest(run_key=f"{name}-{as_of.isoformat()}",
+                             tags={**tags, "dagster/asset_partition_range_start": first.isoformat(),
+                                   "dagster/asset_partition_range_end": last.isoformat()})
 
     return _schedule
 

@@ -64,3 +64,5 @@ FROM (SELECT *, has({gauges:Array(String)}, metric_name) AS is_gauge FROM observ
 LEFT JOIN slots AS s USING (day, metric_name, day_of_week, hour_of_day)
 LEFT JOIN spread AS sp USING (day, metric_name, hour_of_day)
 WHERE o.present = 1 OR NOT is_gauge
+-- a backfill builds many days (partitions) in one insert
+SETTINGS throw_on_max_partitions_per_insert_block = 0

@@ -30,3 +30,5 @@ FROM (
     WINDOW w AS (PARTITION BY metric_name ORDER BY toUInt32(date) RANGE BETWEEN 6 PRECEDING AND CURRENT ROW)
 )
 WHERE date BETWEEN {first_day:Date} AND {last_day:Date}
+-- a backfill builds many days (partitions) in one insert
+SETTINGS throw_on_max_partitions_per_insert_block = 0

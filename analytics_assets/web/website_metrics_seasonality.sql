@@ -27,3 +27,5 @@ FROM (
 )
 WHERE hour < toDateTime(date + 1, 'UTC')
 GROUP BY date, metric_name, day_of_week, hour_of_day
+-- a backfill builds many days (partitions) in one insert
+SETTINGS throw_on_max_partitions_per_insert_block = 0

@@ -39,3 +39,5 @@ SELECT
 FROM (SELECT *, has({gauges:Array(String)}, metric_name) AS is_gauge FROM current) AS c
 LEFT JOIN previous AS p USING (date, metric_name)
 WHERE date BETWEEN {first_day:Date} AND {last_day:Date}
+-- a backfill builds many days (partitions) in one insert
+SETTINGS throw_on_max_partitions_per_insert_block = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -38,13 +38,30 @@ def test_a_landing_file_asks_for_events_job_today_within_a_tick(landing):
     assert events_landing_sensor.minimum_interval_seconds <= 60  # near real time: within a minute
 
 
-def test_the_hourly_backstop_refreshes_today_and_closes_yesterday():
+def test_the_hourly_backstop_closes_yesterday_once_its_funnels_window_has_passed(landing, clickhouse):
     def evaluate(when: datetime) -> dg.RunRequest:
         return events_hourly_schedule(dg.build_schedule_context(scheduled_execution_time=when))
 
     during = evaluate(datetime(2026, 11, 26, 10, 15, tzinfo=timezone.utc))
     assert during.partition_key == "2026-11-26" and during.tags[AS_OF_TAG] == "2026-11-26T10:00:00+00:00"
-    assert evaluate(datetime(2026, 11, 27, 0, 15, tzinfo=timezone.utc)).partition_key == "2026-11-26"
+    # The shipped funnel's window is an hour: at 00:15 and 01:15 yesterday is rebuilt too, then left.
+    for hour, first in ((0, "2026-11-26"), (1, "2026-11-26")):
+        request = evaluate(datetime(2026, 11, 27, hour, 15, tzinfo=timezone.utc))
+        assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) \
+            == (first, "2026-11-27")
+    assert evaluate(datetime(2026, 11, 27, 2, 15, tzinfo=timezone.utc)).partition_key == "2026-11-27"
+
+    # A purchase after midnight completes a funnel started before it, once the 01:15 run has run
+    # (a past night: the events may not be later than now).
+    write_events(landing, "night.ndjson", [event("2026-11-20T23:30:00Z", "view", "u1"),
+                                           event("2026-11-20T23:40:00Z", "add_to_cart", "u1"),
+                                           event("2026-11-21T00:05:00Z", "checkout", "u1"),
+                                           event("2026-11-21T00:10:00Z", "purchase", "u1")])
+    request = evaluate(datetime(2026, 11, 21, 1, 15, tzinfo=timezone.utc))
+    assert _definitions(clickhouse).resolve_job_def("events_job").execute_in_process(tags=request.tags).success
+    assert rows(clickhouse, "SELECT date, groupArray(users), min(is_complete) FROM (SELECT * FROM funnel_purchase"
+                            " ORDER BY step) GROUP BY date ORDER BY date") == [
+        (date(2026, 11, 20), [1, 1, 1, 1], 1)]
 
 
 def test_a_late_file_gets_the_funnels_of_its_days_and_the_day_before_rebuilt(landing, clickhouse):
@@ -66,6 +83,14 @@ def test_a_late_file_gets_the_funnels_of_its_days_and_the_day_before_rebuilt(lan
         # reach the first of these events, at 00:10.
         assert request.tags["dagster/asset_partition_range_start"] == (late - timedelta(days=1)).isoformat()
         assert request.tags["dagster/asset_partition_range_end"] == (today - timedelta(days=1)).isoformat()
+        # A run that loads nothing afterwards does not hide what this one loaded.
+        nothing = defs.resolve_job_def("events_job").execute_in_process(instance=instance,
+                                                                         partition_key=today.isoformat())
+        (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
+        assert nothing.success and funnels_for_loaded_days(dg.build_run_status_sensor_context(
+            sensor_name=funnels_for_loaded_days.name, dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id), dagster_event=record.event_log_entry.dagster_event)
+        ).tags == request.tags
         catch_up = defs.resolve_job_def("funnels_job").execute_in_process(instance=instance, tags=request.tags)
         assert catch_up.success
     assert rows(clickhouse, "SELECT date, step_name, users FROM funnel_purchase WHERE date < today()"

@@ -163,3 +163,26 @@ def test_the_funnel_command_lists_and_validates(tmp_path, monkeypatch, capsys):
     assert out.out.startswith("funnel_purchase ") and "left out: " in out.err and "bad.yaml" in out.err
     assert main(["funnel", "validate", str(tmp_path / "bad.yaml")]) == 1
     assert "window: '9y' is not a duration" in capsys.readouterr().err
+
+
+def test_a_backfill_of_more_than_a_hundred_days_and_a_day_without_a_logical_time(clickhouse):
+    first = DAY0 - timedelta(days=119)
+    events = [(first + timedelta(days=i, hours=23, minutes=30), "view", "u1", "web") for i in range(120)]
+    events += [(first + timedelta(days=i + 1, minutes=10), "add_to_cart", "u1", "web") for i in range(120)]
+    spec = parse_funnel({"name": "purchase", "steps": list(STEPS), "window": "1h"}, source="test")
+    with clickhouse.get_client() as wh:
+        ensure_tables(wh, 0)
+        for month in sorted({t.strftime("%Y%m") for t, *_ in events}):  # inserts of at most 100 partitions
+            wh.insert_rows("product_events", [(t, n, u, "", None, {"platform": p}, 1) for t, n, u, p in events
+                                              if t.strftime("%Y%m") == month],
+                           ["event_time", "event_name", "user_id", "session_id", "customer_id", "properties",
+                            "source_file_id"])
+    # No analytics/as_of tag (a backfill from the UI): each day is as of its end plus the window.
+    result = dg.materialize([product_events, build_funnel_asset(spec)], resources={"clickhouse": clickhouse},
+                            selection=[spec.table],
+                            tags={"dagster/asset_partition_range_start": first.date().isoformat(),
+                                  "dagster/asset_partition_range_end": DAY0.date().isoformat()})
+    assert result.success
+    with clickhouse.get_client() as wh:
+        assert wh.rows("SELECT count(), countIf(step = 2 AND users = 1), min(is_complete) FROM funnel_purchase") == [
+            (480, 120, 1)]  # every day's view reaches its cart after midnight

@@ -57,6 +57,7 @@ def test_bad_event_rows_are_quarantined_with_their_reason_and_the_good_ones_load
         '{"event_time": "2099-11-20T10:00:00Z", "event_name": "ok", "user_id": "u"}',
         '{"event_time": "2026-11-20T10:00:00Z", "event_name": "ok"}',
         '{"event_name": "ok", "user_id": "u"}',
+        '{"event_time": "1969-12-31T23:59:59Z", "event_name": "ok", "user_id": "u"}',
     ]
     write_lines(landing, "mixed.ndjson", [*map(__import__("json").dumps, GOOD), *bad])
     result = load_events(clickhouse)
@@ -73,6 +74,7 @@ def test_bad_event_rows_are_quarantined_with_their_reason_and_the_good_ones_load
         (10, "event_time 2099-11-20 10:00:00.000 is in the future"),
         (11, "user_id is missing"),
         (12, "event_time is missing"),
+        (13, 'event_time "1969-12-31T23:59:59Z" is not an ISO 8601 time (1970 or later)'),
     ]
 
 

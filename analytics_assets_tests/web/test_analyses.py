@@ -149,3 +149,13 @@ def test_seasonal_profile_matches_pandas(data, clickhouse):
     for (dow, hour, mean, median, samples), ((edow, ehour), row) in zip(got, expected.iterrows()):
         assert (dow, hour, samples) == (edow, ehour, row["count"])
         assert mean == pytest.approx(row["mean"]) and median == pytest.approx(row["median"])
+
+
+def test_a_backfill_of_more_than_a_hundred_days_runs_as_one_run(landing, clickhouse):
+    first = date(2025, 11, 1)
+    write_ndjson(landing, "year.ndjson", [point(ts(first + timedelta(days=i), 12), "visits", 1.0) for i in range(120)])
+    load(clickhouse)
+    result = analyse(clickhouse, first.isoformat(), (first + timedelta(days=119)).isoformat())
+    assert result.success  # 120 daily partitions written by one insert per analysis
+    assert rows(clickhouse, "SELECT count(), min(date), max(date) FROM website_metrics_moving_average") == [
+        (120, first, first + timedelta(days=119))]

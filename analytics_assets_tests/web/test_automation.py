@@ -47,8 +47,9 @@ def test_the_hourly_schedule_refreshes_today_and_closes_yesterday_after_midnight
 
     during = evaluate(datetime(2026, 3, 30, 10, 10, tzinfo=timezone.utc))
     assert during.partition_key == "2026-03-30" and during.tags[AS_OF_TAG] == "2026-03-30T10:00:00+00:00"
-    midnight = evaluate(datetime(2026, 3, 31, 0, 10, tzinfo=timezone.utc))
-    assert midnight.partition_key == "2026-03-30" and AS_OF_TAG not in midnight.tags  # as of the day's end
+    midnight = evaluate(datetime(2026, 3, 31, 0, 10, tzinfo=timezone.utc))  # yesterday closes, as of midnight
+    assert (midnight.tags["dagster/asset_partition_range_start"], midnight.tags["dagster/asset_partition_range_end"],
+            midnight.tags[AS_OF_TAG]) == ("2026-03-30", "2026-03-31", "2026-03-31T00:00:00+00:00")
 
 
 def test_files_with_past_days_get_those_days_analysed(landing, clickhouse):
