@@ -21,6 +21,7 @@ from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.warehouse import replace_table
 from analytics_assets.warehouse.sql import render_sql, sql_file
+from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
 
 CUSTOMERS_GROUP = "customers"
@@ -115,6 +116,7 @@ def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, clickhous
     started = time.monotonic()
     as_of = resolve_as_of(context)
     with clickhouse.get_client() as wh:
+        require_complete(wh, (SALES_FACT,))  # a part-applied fact: keep the previous model
         history = wh.query_arrow(sql_file(__file__, "customer_clv_history"), {"as_of": as_of})
         col = {name: history.column(name).to_numpy(zero_copy_only=False) for name in history.column_names}
         result = predict(col["frequency"], col["recency"], col["T"], col["monetary_value"],

@@ -4,6 +4,7 @@ table's DDL (one helper for tables and views), its gates, and the atomic refresh
 from __future__ import annotations
 
 from analytics_assets.datamarts.spec import DatamartSpec
+from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
 from analytics_assets.warehouse.sql_table_asset import Gate, run_gates, unique_key
 from analytics_assets.warehouse.tables import replace_table
@@ -110,6 +111,7 @@ def refresh(wh, spec: DatamartSpec, params: dict, results: list) -> None:
     problems = verify(wh, spec, params)
     if problems:
         raise ValueError(f"{spec.source or spec.name}: " + "; ".join(f"{f}: {m}" for f, m in problems))
+    require_complete(wh, spec.tables)  # a part-applied source: keep the previous version
     columns = query_columns(wh, spec, params)
 
     def build(staging: str) -> None:

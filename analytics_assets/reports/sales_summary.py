@@ -18,6 +18,8 @@ from openpyxl.styles import Font
 
 from analytics_assets.files import atomic_path
 from analytics_assets.reports.spec import FILTERS, ReportSpec, previous_period
+from analytics_assets.sales.fact import TABLE as SALES_FACT
+from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import sql_file
 
@@ -64,6 +66,7 @@ def unknown_filter_values(wh, spec: ReportSpec) -> list[str]:
 
 
 def build(wh, spec: ReportSpec, first_day: date, last_day: date, label: str) -> SalesSummary:
+    require_complete(wh, (SALES_FACT,))  # a part-applied fact: keep the previous file
     unknown = unknown_filter_values(wh, spec)
     if unknown:
         raise ValueError(f"{spec.source or spec.name}: " + "; ".join(unknown))

@@ -7,8 +7,10 @@ full build, then applied: deletes and day moves as a patch-part DELETE, changes 
 UPDATE, new sales as an INSERT. Changed customers and products are patched into every sale of
 theirs with lightweight UPDATEs (a customer's history spans every month: a partition rewrite for
 a handful of moves would cost a full rebuild). The state is written last, so a refresh that fails
-half-way is re-applied whole (every step is idempotent). No state yet, a replica rebuilt by a
-full resync, a schema change or `full_rebuild`: the whole table is built aside and swapped in.
+half-way is re-applied whole (every step is idempotent). Until then an `_applying` row in the
+state says the fact is part-applied, and the tables built from it refuse to build (their previous
+version stays: warehouse/guards.py). No state yet, a replica rebuilt by a full resync, a schema
+change or `full_rebuild`: the whole table is built aside and swapped in.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from analytics_assets.ingest.replicate import utc
 from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.warehouse import replace_table
+from analytics_assets.warehouse.guards import PartlyApplied, register_guard
 from analytics_assets.warehouse.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
 
 TABLE = "sales_fact"
 STATE = "sales_fact_state"
+APPLYING = "_applying"  # a state row while changes are applied in place; the new state drops it
 REPLICAS = {SALES.replica: "sales_since", CUSTOMERS.replica: "customers_since", PRODUCTS.replica: "products_since"}
 
 
@@ -69,8 +73,24 @@ def _replica_marks(wh: Warehouse) -> dict[str, tuple[str, datetime | None]]:
 def _stored_marks(wh: Warehouse) -> dict[str, tuple[str, datetime | None]]:
     if not wh.table_exists(STATE):
         return {}
-    rows = wh.rows(f"SELECT replica, toString(table_uuid), synced_through FROM {STATE}")
+    rows = wh.rows(f"SELECT replica, toString(table_uuid), synced_through FROM {STATE} WHERE replica != {{a:String}}",
+                   {"a": APPLYING})
     return {replica: (uuid, utc(synced)) for replica, uuid, synced in rows}
+
+
+def _check_complete(wh: Warehouse) -> None:
+    if not wh.table_exists(STATE):
+        return
+    started = wh.scalar(f"SELECT toString(max(synced_through)) FROM {STATE} WHERE replica = {{a:String}}",
+                        {"a": APPLYING})
+    if started:
+        raise PartlyApplied(
+            f"{TABLE}: the refresh that started at {started} UTC stopped part-way, so {TABLE} holds part of its "
+            f"changes; tables built from it keep their previous version until {TABLE}'s next refresh "
+            "(sales_dashboard_job) applies them whole")
+
+
+register_guard(TABLE, _check_complete)
 
 
 def _store_marks(wh: Warehouse, marks: dict[str, tuple[str, datetime | None]]) -> None:
@@ -117,6 +137,9 @@ def refresh_sales_fact(wh: Warehouse, *, full_rebuild: bool = False,
             REPLICAS[replica]: (synced - lookback) if synced else datetime(1970, 1, 1, tzinfo=timezone.utc)
             for replica, (_, synced) in stored.items()
         }
+        # Changes are applied in place, step by step: say so until the new state replaces this row.
+        wh.insert_rows(STATE, [(APPLYING, "00000000-0000-0000-0000-000000000000", datetime.now(timezone.utc))],
+                       ["replica", "table_uuid", "synced_through"])
         counts = (*_apply_sales(wh, since), *_patch_attributes(wh, since))
     _store_marks(wh, marks)
     return FactRefresh(reason is not None, reason, *counts, seconds=round(time.monotonic() - started, 3))

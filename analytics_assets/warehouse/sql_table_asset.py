@@ -18,6 +18,7 @@ import dagster as dg
 from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.sql import load_sql, render_sql
 from analytics_assets.warehouse.tables import markdown_preview, replace_table
 
@@ -109,6 +110,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             run_gates(wh, table.gates, staging, params, results)
 
         with clickhouse.get_client() as wh:
+            require_complete(wh, table.deps)  # a part-applied source: keep the previous version
             if table.prepare is not None:
                 table.prepare(wh)
             yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))

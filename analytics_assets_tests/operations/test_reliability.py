@@ -103,7 +103,8 @@ def checksums(ch: ClickHouseResource) -> dict[str, tuple[int, int] | None]:
 def fact_marks(ch: ClickHouseResource) -> list[tuple]:
     """What sales_fact has applied: per replica, the newest arrival it has seen."""
     with ch.get_client() as wh:
-        return wh.rows("SELECT replica, synced_through FROM sales_fact_state ORDER BY replica")
+        return wh.rows("SELECT replica, synced_through FROM sales_fact_state WHERE replica != '_applying'"
+                       " ORDER BY replica")
 
 
 def rows_compared(sums: dict) -> int:
@@ -324,11 +325,22 @@ def test_an_insert_the_engine_refuses_into_sales_fact_keeps_the_marts_and_a_reru
                              unchanged=("sales_fact", *MART_NAMES))
     assert fact_marks(ch) == marks  # not recorded as applied: the next refresh applies it whole
     part_applied = now["sales_fact"] != before["sales_fact"]
+    # Meanwhile what is built from sales_fact refuses to build from it and keeps its previous version.
+    mart = next(a for a in mart_assets if a.key.to_user_string() == MART_NAMES[0])
+    alone = dg.materialize([mart], resources={"clickhouse": ch}, tags={AS_OF_TAG: AS_OF.isoformat()},
+                           raise_on_error=False)
+    assert not alone.success and "sales_fact: the refresh that started at" in failures(alone)
+    assert "stopped part-way" in failures(alone)
+    assert checksums(ch)[MART_NAMES[0]] == before[MART_NAMES[0]]
     _allow_new_sales(ch, "sales_fact")
     succeeded(refresh(pg_dsn, ch))
     assert checksums(ch) == after
+    with ch.get_client() as wh:  # applied whole: the state no longer says part-applied
+        assert wh.scalar("SELECT count() FROM sales_fact_state WHERE replica = '_applying'") == 0
     figures.record("faults", "insert refused by the engine (sales_fact): marts kept, sales_fact part-applied",
                    "yes" if part_applied else "no")
+    figures.record("faults", "insert refused by the engine (sales_fact): a mart built alone meanwhile",
+                   "refused, previous version kept")
 
 
 # --- the chDB lock held by another process ------------------------------------------------------
