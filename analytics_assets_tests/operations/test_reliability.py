@@ -581,22 +581,28 @@ def test_smtp_down_before_and_during_a_report_delivery_keeps_the_file_and_each_r
                    "1 each (3 of 3)")
 
 
-def test_smtp_down_for_the_run_failure_alert_is_logged_and_the_next_alert_goes_out(monkeypatch, capfd, figures):
-    from analytics_assets.operations.alerts import run_failure_email
+def test_smtp_down_for_the_run_failure_alert_delays_it_and_loses_nothing(monkeypatch, capfd, figures):
+    from analytics_assets.operations.alerts import ALERT_TAG, failure_alerts_due, run_failure_email
     from analytics_assets.resources.smtp import SmtpResource
 
     @dg.asset
     def broken_table():
         raise RuntimeError("ClickHouse refused the insert")
 
+    def server(port: int) -> SmtpResource:
+        return SmtpResource(host="127.0.0.1", port=port, sender="alerts@company.com", timeout_s=5)
+
     def alert(instance, result, port: int) -> None:
         (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
         context = dg.build_run_status_sensor_context(
             sensor_name=run_failure_email.name, dagster_instance=instance,
             dagster_run=instance.get_run_by_id(result.run_id), dagster_event=record.event_log_entry.dagster_event,
-            resources={"smtp": SmtpResource(host="127.0.0.1", port=port, sender="alerts@company.com", timeout_s=5)},
+            resources={"smtp": server(port)},
         ).for_run_failure()
         run_failure_email(context)
+
+    def due(instance, port: int):
+        return failure_alerts_due(dg.build_sensor_context(instance=instance, resources={"smtp": server(port)}))
 
     monkeypatch.setenv("ANALYTICS_ALERT_RECIPIENTS", "oncall@company.com")
     monkeypatch.setenv("ANALYTICS_SMTP_HOST", "127.0.0.1")
@@ -610,15 +616,23 @@ def test_smtp_down_for_the_run_failure_alert_is_logged_and_the_next_alert_goes_o
         logged = capfd.readouterr().err
         assert f"could not send the failure alert for run {first.run_id}" in logged, logged
         assert f"SMTP 127.0.0.1:{down}" in logged and "ConnectionRefusedError" in logged
+        assert instance.get_run_by_id(first.run_id).tags[ALERT_TAG] == "unsent"
+        due(instance, down)  # still down: it keeps waiting
+        assert instance.get_run_by_id(first.run_id).tags[ALERT_TAG] == "unsent"
 
         second = dg.materialize([broken_table], instance=instance, raise_on_error=False)
         inbox = Inbox()
         with smtp(inbox) as port:
-            alert(instance, second, port)
-    (message,) = inbox.messages
-    body = message.get_payload(decode=True).decode()
-    assert second.run_id in body and "ClickHouse refused the insert" in body
+            alert(instance, second, port)  # the server is back: the new alert goes out
+            due(instance, port)  # and the one that waited, once
+            due(instance, port)
+        tags = [instance.get_run_by_id(r.run_id).tags[ALERT_TAG] for r in (first, second)]
+    assert tags == ["sent", "sent"]
+    bodies = [m.get_payload(decode=True).decode() for m in inbox.messages]
+    assert len(bodies) == 2 and second.run_id in bodies[0] and first.run_id in bodies[1]
+    assert all("ClickHouse refused the insert" in body for body in bodies)
     figures.record("faults", "SMTP down (run-failure alert): seconds to give up, logged", f"{seconds:.2f}")
+    figures.record("faults", "SMTP down (run-failure alert): alerts delivered after recovery", "2 of 2, once each")
 
 
 # --- concurrency: every schedule and sensor firing at once --------------------------------------
