@@ -39,6 +39,8 @@ ANOMALIES = {
     "null_status": "status IS NULL",
     "null_amount": "total_amount IS NULL OR discount_amount IS NULL",
     "future_sale_date": "sale_date >= {as_of:DateTime64(6, 'UTC')}",
+    # the epoch or earlier: a default value, or a date ClickHouse cannot hold (year 1 reads as 1900)
+    "implausible_sale_date": "sale_date <= toDateTime64('1970-01-01 00:00:00', 6, 'UTC')",
     "orphan_customer": "NOT customer_found",
     "orphan_product": "NOT product_found",
 }
@@ -49,7 +51,8 @@ ANOMALIES = {
     name="source_anomalies",
     pool=clickhouse_pool(),
     description="Source rows the marts treat by the seed's rules but a person should look at: negative "
-    "quantities, discounts above the total, missing dates/status/amounts, future dates, orphan keys.",
+    "quantities, discounts above the total, missing dates/status/amounts, future or implausible (1970 or "
+    "earlier) dates, orphan keys.",
 )
 def sales_fact_source_anomalies(context: dg.AssetCheckExecutionContext,
                                 clickhouse: ClickHouseResource) -> dg.AssetCheckResult:

@@ -93,6 +93,8 @@ SOURCE_CASES = [
     ("null sale_date", 106, {"sale_date": None}, "sales_fact:source_anomalies", "null_sale_date_sample_sale_ids", None),
     ("sale_date in the future", 107, {"sale_date": "2099-01-01 00:00+00"}, "sales_fact:source_anomalies",
      "future_sale_date_sample_sale_ids", None),
+    ("sale_date in year 1", 113, {"sale_date": "0001-06-01 00:00+00"}, "sales_fact:source_anomalies",
+     "implausible_sale_date_sample_sale_ids", None),
     ("null status", 108, {"status": None}, "sales_fact:source_anomalies", "null_status_sample_sale_ids", None),
     ("null total_amount", 109, {"total_amount": None}, "sales_fact:source_anomalies", "null_amount_sample_sale_ids",
      None),
