@@ -16,17 +16,16 @@ from analytics_assets.landing.checks import landing_check_results, landing_check
 from analytics_assets.logical_time import AS_OF_TAG, resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.sql import load_sql, render_sql
+from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
     Gate,
     SqlTable,
+    build_days,
     build_sql_table_asset,
     gate_check_specs,
     gated,
-    run_gates,
     unique_key,
 )
-from analytics_assets.warehouse.tables import replace_partitions
 
 # Single-run backfills (a range of days in one run) are what we want; the API is marked beta.
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
@@ -100,17 +99,7 @@ def funnel_sql(steps: int) -> str:
 
 def build_funnel(wh, spec: FunnelSpec, params: dict, results: list[dg.AssetCheckResult]) -> None:
     """Build, gate and swap in the days of `params` (raises GateFailed, keeping the old days)."""
-    gates = funnel_gates()
-
-    def build(staging: str) -> None:
-        wh.command(render_sql(funnel_sql(len(spec.steps)), target=staging), params)
-
-    def check(staging: str) -> None:
-        run_gates(wh, gates, staging, params, results)
-
-    days = (params["last_day"] - params["first_day"]).days + 1
-    partition_ids = [(params["first_day"] + timedelta(days=i)).strftime("%Y%m%d") for i in range(days)]
-    replace_partitions(wh, spec.table, build, partition_ids, check)
+    build_days(wh, spec.table, funnel_sql(len(spec.steps)), funnel_gates(), params, results)
 
 
 def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:

@@ -20,7 +20,7 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.sql import load_sql, render_sql
-from analytics_assets.warehouse.tables import markdown_preview, replace_table
+from analytics_assets.warehouse.tables import markdown_preview, replace_partitions, replace_table
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,22 @@ def run_gates(wh, gates: tuple[Gate, ...], staging: str, params: Mapping[str, An
         ))
     if any(not r.passed for r in results):
         raise GateFailed()
+
+
+def build_days(wh, table: str, sql: str, gates: tuple[Gate, ...], params: Mapping[str, Any],
+               results: list[dg.AssetCheckResult]) -> None:
+    """Rebuild the days [params["first_day"], params["last_day"]] of `table` (PARTITION BY date)
+    from `sql` (a CREATE ... AS SELECT into `$target`): built aside, gated (raises GateFailed,
+    keeping the old days), then swapped in day by day; other days are not touched."""
+    def build(staging: str) -> None:
+        wh.command(render_sql(sql, target=staging), params)
+
+    def check(staging: str) -> None:
+        run_gates(wh, gates, staging, params, results)
+
+    days = (params["last_day"] - params["first_day"]).days + 1
+    partition_ids = [(params["first_day"] + timedelta(days=i)).strftime("%Y%m%d") for i in range(days)]
+    replace_partitions(wh, table, build, partition_ids, check)
 
 
 def gated(table: str, results: list[dg.AssetCheckResult], build: Callable[[], None]):

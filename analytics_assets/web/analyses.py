@@ -19,15 +19,14 @@ from analytics_assets import settings
 from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.sql import load_sql, render_sql
+from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
     Gate,
+    build_days,
     gate_check_specs,
     gated,
-    run_gates,
     unique_key,
 )
-from analytics_assets.warehouse.tables import replace_partitions
 from analytics_assets.web.load import HOURLY
 
 # Single-run backfills (a range of days in one run) are what we want; the API is marked beta.
@@ -100,14 +99,7 @@ def days_between(first_day: date, last_day: date) -> list[date]:
 
 def build_analysis(wh, analysis: Analysis, params: dict, results: list[dg.AssetCheckResult]) -> None:
     """Build, gate and swap in the days of `params` (raises GateFailed, keeping the old days)."""
-    def build(staging: str) -> None:
-        wh.command(render_sql(load_sql(HERE / f"{analysis.name}.sql"), target=staging), params)
-
-    def gates(staging: str) -> None:
-        run_gates(wh, analysis.gates, staging, params, results)
-
-    partition_ids = [d.strftime("%Y%m%d") for d in days_between(params["first_day"], params["last_day"])]
-    replace_partitions(wh, analysis.name, build, partition_ids, gates)
+    build_days(wh, analysis.name, load_sql(HERE / f"{analysis.name}.sql"), analysis.gates, params, results)
 
 
 def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
