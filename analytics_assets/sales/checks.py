@@ -39,7 +39,7 @@ ANOMALIES = {
     "null_status": "status IS NULL",
     "null_amount": "total_amount IS NULL OR discount_amount IS NULL",
     "future_sale_date": "sale_date >= {as_of:DateTime64(6, 'UTC')}",
-    # the epoch or earlier: a default value, or a date ClickHouse cannot hold (year 1 reads as 1900)
+    # the epoch or earlier: a default value or a typo (year 1), not a sale
     "implausible_sale_date": "sale_date <= toDateTime64('1970-01-01 00:00:00', 6, 'UTC')",
     "orphan_customer": "NOT customer_found",
     "orphan_product": "NOT product_found",
