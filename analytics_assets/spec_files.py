@@ -3,6 +3,7 @@ names its file and field."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,26 +37,36 @@ def load_spec_file(path: Path, parse: Callable[..., Spec], error: type[SpecFileE
     return spec
 
 
+def spec_paths(folders: list[Path]) -> list[Path]:
+    """The `*.yaml`/`*.yml` files of `folders` (missing ones skipped), folder by folder, by name."""
+    return [path for folder in folders if folder.is_dir()
+            for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))]
+
+
+def print_problems(error: SpecFileError) -> None:
+    """For a command line: the file, then each problem as `field: message`, on stderr."""
+    print(f"{error.source}: invalid", file=sys.stderr)
+    for field_name, message in error.problems:
+        print(f"  {field_name}: {message}", file=sys.stderr)
+
+
 def load_spec_folders(folders: list[Path], load: Callable[[Path], Spec], error: type[SpecFileError]
                       ) -> tuple[list[Spec], list[SpecFileError]]:
     """Every `*.yaml`/`*.yml` spec in `folders`, in order; a name defined twice is an error for the
     second file, and an invalid file is an error, not the end of the others."""
     specs: dict[str, Spec] = {}
     errors: list[SpecFileError] = []
-    for folder in folders:
-        if not folder.is_dir():
+    for path in spec_paths(folders):
+        try:
+            spec = load(path)
+        except SpecFileError as exc:
+            errors.append(exc)
             continue
-        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-            try:
-                spec = load(path)
-            except SpecFileError as exc:
-                errors.append(exc)
-                continue
-            if spec.name in specs:
-                errors.append(error(str(path), [("name", f"{spec.name!r} is already defined by "
-                                                         f"{specs[spec.name].source}")]))
-                continue
-            specs[spec.name] = spec
+        if spec.name in specs:
+            errors.append(error(str(path), [("name", f"{spec.name!r} is already defined by "
+                                                     f"{specs[spec.name].source}")]))
+            continue
+        specs[spec.name] = spec
     return list(specs.values()), errors
 
 

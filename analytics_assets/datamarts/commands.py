@@ -9,6 +9,7 @@ from pathlib import Path
 from analytics_assets import settings
 from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_spec, load_specs, parse_spec
 from analytics_assets.files import atomic_path
+from analytics_assets.spec_files import print_problems
 
 
 def _reserved() -> set[str]:
@@ -36,12 +37,6 @@ def _verified(spec: DatamartSpec) -> DatamartSpec:
     return spec
 
 
-def _print_problems(error: SpecError) -> None:
-    print(f"{error.source}: invalid", file=sys.stderr)
-    for field_name, message in error.problems:
-        print(f"  {field_name}: {message}", file=sys.stderr)
-
-
 def cmd_create(args: argparse.Namespace) -> int:
     folder = settings.datamarts_dir()
     if args.from_file:
@@ -62,7 +57,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     try:
         spec = _verified(parse_spec(data, source=source))
     except SpecError as exc:
-        _print_problems(exc)
+        print_problems(exc)
         return 1
     path = folder / f"{spec.name}.yaml"
     taken = {s.name: s.source for s in load_specs([p for p in _folders() if p != folder])[0]}
@@ -92,7 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             spec = _verified(load_spec(Path(raw)))
         except SpecError as exc:
-            _print_problems(exc)
+            print_problems(exc)
             failed += 1
             continue
         schedule = f", {spec.refresh_schedule} UTC" if spec.refresh_schedule else ""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from analytics_assets.events.funnel_spec import FunnelSpecError, funnel_folders, load_funnel, load_funnels
+from analytics_assets.spec_files import print_problems, spec_paths
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -21,17 +22,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.files] or [p for folder in funnel_folders() if folder.is_dir()
-                                              for p in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])]
+    paths = [Path(p) for p in args.files] or spec_paths(funnel_folders())
     failed = 0
     for path in paths:
         try:
             spec = load_funnel(path)
         except FunnelSpecError as error:
             failed += 1
-            print(f"{error.source}: invalid", file=sys.stderr)
-            for field_name, message in error.problems:
-                print(f"  {field_name}: {message}", file=sys.stderr)
+            print_problems(error)
             continue
         print(f"{path}: ok ({spec.table}: {' -> '.join(spec.steps)} within {spec.window})")
     return 1 if failed else 0
