@@ -2,7 +2,6 @@
 
 import logging
 import time
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
@@ -18,6 +17,7 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
+    SINGLE_RUN_BACKFILL,
     Gate,
     SqlTable,
     build_days,
@@ -26,9 +26,6 @@ from analytics_assets.warehouse.sql_table_asset import (
     gated,
     unique_key,
 )
-
-# Single-run backfills (a range of days in one run) are what we want; the API is marked beta.
-warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -111,7 +108,7 @@ def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
         deps=[EVENTS],
         kinds={"clickhouse"},
         partitions_def=EVENTS_DAYS,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=SINGLE_RUN_BACKFILL,
         pool=clickhouse_pool(),
         description=(f"{spec.description or spec.name} Per day: users whose funnel started that day and reached each "
                      f"step ({' -> '.join(spec.steps)}) within {spec.window}"

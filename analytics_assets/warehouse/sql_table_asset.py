@@ -7,6 +7,7 @@ and `{as_of_date:Date32}`.
 """
 
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -72,6 +73,12 @@ def run_gates(wh, gates: tuple[Gate, ...], staging: str, params: Mapping[str, An
         ))
     if any(not r.passed for r in results):
         raise GateFailed()
+
+
+# A backfill of many days runs as one run (build_days swaps each day in). The API is marked beta;
+# the filter is set here, where every module that asks for it imports this from.
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
+SINGLE_RUN_BACKFILL = dg.BackfillPolicy.single_run()
 
 
 def build_days(wh, table: str, sql: str, gates: tuple[Gate, ...], params: Mapping[str, Any],

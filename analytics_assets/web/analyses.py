@@ -8,7 +8,6 @@ only whole hours before that are used, so a rerun gives the same rows for the sa
 """
 
 
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
+    SINGLE_RUN_BACKFILL,
     Gate,
     build_days,
     gate_check_specs,
@@ -28,9 +28,6 @@ from analytics_assets.warehouse.sql_table_asset import (
     unique_key,
 )
 from analytics_assets.web.load import HOURLY
-
-# Single-run backfills (a range of days in one run) are what we want; the API is marked beta.
-warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
 HERE = Path(__file__).parent
 WEB_GROUP = "web"
@@ -109,7 +106,7 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
         deps=[HOURLY],
         kinds={"clickhouse"},
         partitions_def=WEB_DAYS,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=SINGLE_RUN_BACKFILL,
         pool=clickhouse_pool(),
         description=f"{analysis.description} Daily partitions, swapped in day by day after the gates pass.",
         check_specs=gate_check_specs(analysis.name, analysis.gates),
