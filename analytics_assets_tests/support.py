@@ -112,3 +112,18 @@ def graphql(base: str, query: str, variables: dict | None = None) -> dict:
         body = json.loads(response.read())
     assert "errors" not in body, body
     return body["data"]
+
+
+def evaluate_run_status_sensor(sensor, instance, run_id: str, **resources):
+    """What a run status sensor returns for the end of run `run_id` (success or failure), as the
+    daemon would call it; `resources` are the sensor's."""
+    import dagster as dg
+
+    run = instance.get_run_by_id(run_id)
+    failed = run.status == dg.DagsterRunStatus.FAILURE
+    end = dg.DagsterEventType.RUN_FAILURE if failed else dg.DagsterEventType.RUN_SUCCESS
+    (record,) = instance.get_records_for_run(run_id, of_type=end).records
+    context = dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance, dagster_run=run,
+                                                 dagster_event=record.event_log_entry.dagster_event,
+                                                 resources=resources or None)
+    return sensor(context.for_run_failure() if failed else context)

@@ -18,6 +18,7 @@ from analytics_assets.events.schedules import (
 )
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets_tests.events.conftest import event, rows, write_events
+from analytics_assets_tests.support import evaluate_run_status_sensor
 from analytics_assets_tests.web.conftest import check_results
 
 
@@ -75,10 +76,7 @@ def test_a_late_file_gets_the_funnels_of_its_days_and_the_day_before_rebuilt(lan
         result = defs.resolve_job_def("events_job").execute_in_process(instance=instance,
                                                                         partition_key=today.isoformat())
         assert result.success
-        (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-        request = funnels_for_loaded_days(dg.build_run_status_sensor_context(
-            sensor_name=funnels_for_loaded_days.name, dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(result.run_id), dagster_event=record.event_log_entry.dagster_event))
+        request = evaluate_run_status_sensor(funnels_for_loaded_days, instance, result.run_id)
         # The shipped funnel's window is an hour: a funnel started the day before (after 23:10) can
         # reach the first of these events, at 00:10.
         assert request.tags["dagster/asset_partition_range_start"] == (late - timedelta(days=1)).isoformat()
@@ -86,11 +84,8 @@ def test_a_late_file_gets_the_funnels_of_its_days_and_the_day_before_rebuilt(lan
         # A run that loads nothing afterwards does not hide what this one loaded.
         nothing = defs.resolve_job_def("events_job").execute_in_process(instance=instance,
                                                                          partition_key=today.isoformat())
-        (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-        assert nothing.success and funnels_for_loaded_days(dg.build_run_status_sensor_context(
-            sensor_name=funnels_for_loaded_days.name, dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(result.run_id), dagster_event=record.event_log_entry.dagster_event)
-        ).tags == request.tags
+        assert nothing.success
+        assert evaluate_run_status_sensor(funnels_for_loaded_days, instance, result.run_id).tags == request.tags
         catch_up = defs.resolve_job_def("funnels_job").execute_in_process(instance=instance, tags=request.tags)
         assert catch_up.success
     assert rows(clickhouse, "SELECT date, step_name, users FROM funnel_purchase WHERE date < today()"
@@ -107,10 +102,7 @@ def test_a_file_of_today_after_the_first_hour_asks_for_no_past_days(landing, cli
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("events_job").execute_in_process(
             instance=instance, partition_key=today.date().isoformat())
-        (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-        skip = funnels_for_loaded_days(dg.build_run_status_sensor_context(
-            sensor_name=funnels_for_loaded_days.name, dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(result.run_id), dagster_event=record.event_log_entry.dagster_event))
+        skip = evaluate_run_status_sensor(funnels_for_loaded_days, instance, result.run_id)
     assert isinstance(skip, dg.SkipReason)
 
 

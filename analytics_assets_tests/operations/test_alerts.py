@@ -6,6 +6,7 @@ import dagster as dg
 
 from analytics_assets.operations.alerts import run_failure_email
 from analytics_assets.resources.smtp import SmtpResource
+from analytics_assets_tests.support import evaluate_run_status_sensor
 
 
 @dg.asset
@@ -14,11 +15,7 @@ def flaky_table():
 
 
 def _evaluate(instance, result, smtp):
-    (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-    context = dg.build_run_status_sensor_context(
-        sensor_name=run_failure_email.name, dagster_instance=instance, dagster_run=instance.get_run_by_id(result.run_id),
-        dagster_event=record.event_log_entry.dagster_event, resources={"smtp": smtp}).for_run_failure()
-    run_failure_email(context)
+    evaluate_run_status_sensor(run_failure_email, instance, result.run_id, smtp=smtp)
 
 
 def test_a_failed_run_sends_one_alert_naming_the_step_and_error(smtp_server, monkeypatch):

@@ -42,7 +42,16 @@ from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.sales.assets import mart_assets, sales_fact
 from analytics_assets.sales.checks import sales_checks
 from analytics_assets.sales.marts import MARTS
-from analytics_assets_tests.support import DAGSTER, REPO, Inbox, dagster_dev, free_port, graphql, job_env
+from analytics_assets_tests.support import (
+    DAGSTER,
+    REPO,
+    Inbox,
+    dagster_dev,
+    evaluate_run_status_sensor,
+    free_port,
+    graphql,
+    job_env,
+)
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 
@@ -593,13 +602,7 @@ def test_smtp_down_for_the_run_failure_alert_delays_it_and_loses_nothing(monkeyp
         return SmtpResource(host="127.0.0.1", port=port, sender="alerts@company.com", timeout_s=5)
 
     def alert(instance, result, port: int) -> None:
-        (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-        context = dg.build_run_status_sensor_context(
-            sensor_name=run_failure_email.name, dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(result.run_id), dagster_event=record.event_log_entry.dagster_event,
-            resources={"smtp": server(port)},
-        ).for_run_failure()
-        run_failure_email(context)
+        evaluate_run_status_sensor(run_failure_email, instance, result.run_id, smtp=server(port))
 
     def due(instance, port: int):
         return failure_alerts_due(dg.build_sensor_context(instance=instance, resources={"smtp": server(port)}))

@@ -32,7 +32,7 @@ from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.reports import sales_summary
 from analytics_assets.reports.spec import ReportSpecError, parse_report
 from analytics_assets.resources import ClickHouseResource, PostgresResource
-from analytics_assets_tests.support import Inbox, free_port, load_known_sales
+from analytics_assets_tests.support import Inbox, evaluate_run_status_sensor, free_port, load_known_sales
 from analytics_assets_tests.web.conftest import load as load_web
 
 PAYLOADS = {
@@ -427,12 +427,9 @@ def test_no_secret_in_a_failed_job_run_through_dagster_job_execute(tmp_path, sec
         controller, inbox = smtp_server
         secret_env.setenv("ANALYTICS_ALERT_RECIPIENTS", "oncall@company.com")
         secret_env.setenv("ANALYTICS_SMTP_HOST", "127.0.0.1")
-        (record,) = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-        run_failure_email(dg.build_run_status_sensor_context(
-            sensor_name=run_failure_email.name, dagster_instance=instance, dagster_run=run,
-            dagster_event=record.event_log_entry.dagster_event,
-            resources={"smtp": SmtpResource(host="127.0.0.1", port=controller.port, sender="alerts@company.com")},
-        ).for_run_failure())
+        evaluate_run_status_sensor(run_failure_email, instance, run.run_id,
+                                   smtp=SmtpResource(host="127.0.0.1", port=controller.port,
+                                                     sender="alerts@company.com"))
     (message,) = inbox.messages
     assert "analytics:***@127.0.0.1" in message.as_string()
     assert_no_secret("failure alert e-mail", message.as_string())

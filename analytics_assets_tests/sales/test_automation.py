@@ -14,6 +14,7 @@ from analytics_assets.logical_time import AS_OF_TAG, SCHEDULED_TAG
 from analytics_assets.resources import PostgresResource
 from analytics_assets.sales.schedules import sales_dashboard_after_ingest, sales_dashboard_hourly_schedule
 from analytics_assets_tests.sales.conftest import ALL
+from analytics_assets_tests.support import evaluate_run_status_sensor
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 
@@ -75,11 +76,4 @@ def test_an_ingest_run_that_wrote_rows_requests_a_dashboard_refresh(pg_dsn, clic
 
 
 def _evaluate(instance, result):
-    run = instance.get_run_by_id(result.run_id)
-    (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-    event = record.event_log_entry.dagster_event
-    context = dg.build_run_status_sensor_context(
-        sensor_name=sales_dashboard_after_ingest.name, dagster_instance=instance, dagster_run=run,
-        dagster_event=event,
-    )
-    return sales_dashboard_after_ingest(context)
+    return evaluate_run_status_sensor(sales_dashboard_after_ingest, instance, result.run_id)

@@ -13,6 +13,7 @@ from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
 from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
 from analytics_assets.web.sensors import web_analyses_for_loaded_days, web_landing_sensor
+from analytics_assets_tests.support import evaluate_run_status_sensor
 from analytics_assets_tests.web.conftest import check_results, point, rows, write_ndjson
 
 
@@ -60,11 +61,7 @@ def test_files_with_past_days_get_those_days_analysed(landing, clickhouse):
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("web_analytics_job").execute_in_process(
             instance=instance, partition_key=today.isoformat())
-        run = instance.get_run_by_id(result.run_id)
-        (record,) = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-        request = web_analyses_for_loaded_days(dg.build_run_status_sensor_context(
-            sensor_name=web_analyses_for_loaded_days.name, dagster_instance=instance, dagster_run=run,
-            dagster_event=record.event_log_entry.dagster_event))
+        request = evaluate_run_status_sensor(web_analyses_for_loaded_days, instance, result.run_id)
         assert request.tags["dagster/asset_partition_range_start"] == (today - timedelta(days=3)).isoformat()
         assert request.tags["dagster/asset_partition_range_end"] == (today - timedelta(days=1)).isoformat()
 
@@ -76,10 +73,7 @@ def test_files_with_past_days_get_those_days_analysed(landing, clickhouse):
         # A second load with nothing new asks for nothing.
         again = defs.resolve_job_def("web_analytics_job").execute_in_process(
             instance=instance, partition_key=today.isoformat())
-        (record,) = instance.get_records_for_run(again.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-        skip = web_analyses_for_loaded_days(dg.build_run_status_sensor_context(
-            sensor_name=web_analyses_for_loaded_days.name, dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(again.run_id), dagster_event=record.event_log_entry.dagster_event))
+        skip = evaluate_run_status_sensor(web_analyses_for_loaded_days, instance, again.run_id)
         assert isinstance(skip, dg.SkipReason)
 
 
