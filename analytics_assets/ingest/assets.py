@@ -20,11 +20,18 @@ class ReplicaConfig(dg.Config):
         "'server' (ClickHouse pulls with postgresql()); default $ANALYTICS_TRANSFER_MODE, else 'client'",
     )
     full_resync: bool = Field(default=False, description="rebuild the replica from the whole source table")
-    reconcile_deletes: bool = Field(
-        default=False, description="read every source key and tombstone rows deleted at the source"
+    reconcile: bool = Field(
+        default=False,
+        description="compare every row's content with the source (hashes per key range, then per key where "
+        "they differ) and repair what differs: updates the watermark cannot see, hard deletes",
     )
+    reconcile_deletes: bool = Field(default=False, description="the older name of `reconcile`")
     lookback_minutes: int = Field(
         default=10, ge=0, description="re-read this much before the watermark (late-committing transactions)"
+    )
+    future_tolerance_minutes: int = Field(
+        default=5, ge=0,
+        description="an updated_at further than this ahead of the source's clock is flagged (flagged_rows)",
     )
     block_mb: int = Field(default=32, ge=1, description="client mode: size of each chunk of rows handed to ClickHouse")
 
@@ -42,9 +49,17 @@ def _metadata(result: ReplicationResult, source: str) -> dict:
         "rows_new": result.rows_new,
         "rows_written": result.rows_written,
         "tombstones": result.tombstones,
+        "quarantined": result.quarantined,
+        "source_rows_read": result.source_rows_read,
         "watermark_before": stamp(result.watermark_before),
         "watermark_after": stamp(result.watermark_after),
         "duration_s": result.seconds,
+        **({
+            "rows_repaired": result.rows_repaired,
+            "buckets_compared": result.buckets_compared,
+            "buckets_differing": result.buckets_differing,
+            "repaired_keys_sample": dg.MetadataValue.json(list(result.repaired_sample)),
+        } if result.reconciled else {}),
     }
 
 
@@ -57,7 +72,8 @@ def build_replica_asset(table: SourceTable) -> dg.AssetsDefinition:
         # _synced_at); against a server there is no chDB pool.
         pool=clickhouse_pool() or "ingest",
         description=f"Replica of the source table `{table.name}` (ReplacingMergeTree by `{table.key}`, "
-        "version `updated_at`; read it with FINAL). Pulled incrementally by watermark.",
+        "the version read last wins; read it with FINAL). Pulled incrementally by watermark (never past the "
+        "source's clock); the daily reconcile compares content and repairs what the watermark cannot see.",
     )
     def replica(
         context: dg.AssetExecutionContext,
@@ -72,14 +88,18 @@ def build_replica_asset(table: SourceTable) -> dg.AssetsDefinition:
                 table,
                 mode=config.transfer_mode,
                 full_resync=config.full_resync,
-                reconcile_deletes=config.reconcile_deletes,
+                reconcile=config.reconcile or config.reconcile_deletes,
                 lookback=timedelta(minutes=config.lookback_minutes),
+                future_tolerance=timedelta(minutes=config.future_tolerance_minutes),
                 block_bytes=config.block_mb << 20,
             )
         context.log.info(
             f"{table.replica}: read {result.rows_read} rows ({result.transfer_mode} mode"
             f"{', full resync: ' + result.resync_reason if result.full_resync else ''}), "
-            f"{result.tombstones} tombstones, {result.seconds} s"
+            f"{result.tombstones} tombstones"
+            f"{f', {result.rows_repaired} rows repaired by the reconcile' if result.reconciled else ''}"
+            f"{f', {result.quarantined} rows quarantined (see {table.quarantine})' if result.quarantined else ''}"
+            f", {result.seconds} s"
         )
         return dg.MaterializeResult(metadata=_metadata(result, postgres.masked_dsn()))
 

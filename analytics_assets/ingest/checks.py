@@ -3,13 +3,22 @@
 import dagster as dg
 from psycopg import sql
 
-from analytics_assets.ingest.replicate import watermark
-from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES, SOURCE_TABLES, VERSION_COLUMN, SourceTable
+from analytics_assets.ingest.reconcile import SAMPLE_SIZE, compare, sample
+from analytics_assets.ingest.replicate import EPOCH, utc
+from analytics_assets.ingest.sources import (
+    CLOCK_COLUMN,
+    CUSTOMERS,
+    DELETED_COLUMN,
+    ISSUES_COLUMN,
+    PRODUCTS,
+    SALES,
+    SOURCE_TABLES,
+    SourceTable,
+)
+from analytics_assets.ingest.transfer import inspect_source, key_enforced_by
 from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.identifiers import quote_identifier
-
-SAMPLE_SIZE = 10
+from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
 
 
 def build_matches_source_check(table: SourceTable) -> dg.AssetChecksDefinition:
@@ -17,33 +26,33 @@ def build_matches_source_check(table: SourceTable) -> dg.AssetChecksDefinition:
         asset=table.replica,
         name="matches_source",
         pool=clickhouse_pool(),
-        description="Live replica rows equal the source's rows at the watermark (rows changed since are "
-        "excluded on both sides). A difference means unreconciled hard deletes or missed rows.",
+        description="Every live replica row has the content of its source row, and no key is missing on either "
+        "side: hashes of each row's source values compared per key range, then per key where a range "
+        "differs (rows the source changed after the last read are left to the next pull). A difference "
+        "means updates the watermark could not see (updated_at set backwards) or hard deletes: the "
+        "daily reconcile repairs both.",
     )
     def matches_source(postgres: PostgresResource, clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
-        with clickhouse.get_client() as wh:
-            mark = watermark(wh, table)
-            replica_rows = int(wh.scalar(
-                f"SELECT count() FROM {quote_identifier(table.replica)} FINAL"
-                f" WHERE {quote_identifier(VERSION_COLUMN)} <= {{mark:DateTime64(6, 'UTC')}}",
-                {"mark": mark},
-            )) if mark else 0
-        with postgres.connect() as conn:
-            source_rows = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}.{} WHERE coalesce({v}, 'epoch') <= %s").format(
-                    sql.Identifier(postgres.source_schema), sql.Identifier(table.name),
-                    v=sql.Identifier(VERSION_COLUMN),
-                ),
-                (mark,),
-            ).fetchone()[0] if mark else 0
+        schema = validate_identifier(postgres.source_schema, what="source_schema")
+        with clickhouse.get_client() as wh, postgres.connect() as conn:
+            source = inspect_source(conn, table, schema)
+            read_at = utc(wh.scalar(f"SELECT maxOrNull({quote_identifier(CLOCK_COLUMN)}) FROM "
+                                    f"{quote_identifier(table.replica)}"))
+            difference = compare(wh, conn, source, changed_after=read_at or EPOCH)
         return dg.AssetCheckResult(
-            passed=replica_rows == source_rows,
+            passed=difference.rows_differing == 0,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
-                "watermark": mark.isoformat() if mark else "none",
-                "source_rows": source_rows,
-                "replica_rows": replica_rows,
-                "difference": replica_rows - source_rows,
+                "compared_as_of": read_at.isoformat() if read_at else "none",
+                "source_rows": difference.source_rows,
+                "replica_rows": difference.replica_rows,
+                "difference": difference.replica_rows - difference.source_rows,
+                "key_ranges": difference.buckets,
+                "key_ranges_differing": difference.buckets_differing,
+                "rows_changed_at_source": len(difference.changed),
+                "rows_gone_from_source": len(difference.gone),
+                "changed_keys_sample": dg.MetadataValue.json(sample(difference.changed)),
+                "gone_keys_sample": dg.MetadataValue.json(sample(difference.gone)),
             },
         )
 
@@ -55,36 +64,68 @@ def build_source_keys_unique_check(table: SourceTable) -> dg.AssetChecksDefiniti
         asset=table.replica,
         name="source_keys_unique",
         blocking=True,
-        description=f"`{table.key}` is unique at the source. Duplicates would be collapsed silently by the "
-        "replica's dedup, so downstream totals would not reconcile: blocking.",
+        description=f"`{table.key}` is present and unique at the source. A row without a key, or sharing it, "
+        f"cannot be replicated (it would become key 0, or collapse into another row): it is kept out of the "
+        f"replica and listed with its reason in `{table.quarantine}`, and this check blocks what would publish it.",
     )
     def source_keys_unique(postgres: PostgresResource) -> dg.AssetCheckResult:
+        schema = validate_identifier(postgres.source_schema, what="source_schema")
         with postgres.connect() as conn:
-            index = conn.execute(
-                "SELECT i.indexrelid::regclass::text FROM pg_index i"
-                " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-                " WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnatts = 1"
-                " AND i.indpred IS NULL AND a.attname = %s LIMIT 1",
-                (f'"{postgres.source_schema}"."{table.name}"', table.key),
-            ).fetchone()
+            index = key_enforced_by(conn, table, schema)
             if index:
-                return dg.AssetCheckResult(passed=True, metadata={"enforced_by": f"unique index {index[0]}"})
+                return dg.AssetCheckResult(passed=True, metadata={"enforced_by": f"NOT NULL and unique index {index}"})
+            relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name))
+            k = sql.Identifier(table.key)
             duplicates = conn.execute(
-                sql.SQL("SELECT {k}, count(*) FROM {s}.{t} GROUP BY {k} HAVING count(*) > 1"
-                        " ORDER BY count(*) DESC, {k} LIMIT %s").format(
-                    k=sql.Identifier(table.key), s=sql.Identifier(postgres.source_schema),
-                    t=sql.Identifier(table.name)),
+                sql.SQL("SELECT {k}, count(*) FROM {t} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1"
+                        " ORDER BY count(*) DESC, {k} LIMIT %s").format(k=k, t=relation),
                 (SAMPLE_SIZE,),
             ).fetchall()
+            null_keys = conn.execute(sql.SQL("SELECT count(*) FROM {t} WHERE {k} IS NULL").format(k=k, t=relation)
+                                     ).fetchone()[0]
         return dg.AssetCheckResult(
-            passed=not duplicates,
+            passed=not duplicates and not null_keys,
             metadata={
                 "enforced_by": "none (scanned the table)",
+                "null_keys": null_keys,
                 "duplicated_keys_sample": dg.MetadataValue.json([{"key": k, "rows": n} for k, n in duplicates]),
+                "quarantine": table.quarantine,
             },
         )
 
     return source_keys_unique
+
+
+def build_flagged_rows_check(table: SourceTable) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=table.replica,
+        name="flagged_rows",
+        pool=clickhouse_pool(),
+        description="Rows mirrored with a flag: a value ClickHouse cannot hold (numeric NaN or Infinity, money "
+        "beyond Decimal(18, 2), an integer beyond Int64, a year outside 1-9999) stored as NULL, or an "
+        "updated_at ahead of the source's clock (kept out of the watermark). Each named with its key and "
+        "the original text; a warning, the other rows arrive.",
+    )
+    def flagged_rows(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
+        key, issues = quote_identifier(table.key), quote_identifier(ISSUES_COLUMN)
+        replica = quote_identifier(table.replica)
+        with clickhouse.get_client() as wh:
+            # The flags live in one mostly-empty column: find the keys there, then take FINAL on them only.
+            (flagged, sample_rows), = wh.rows(
+                f"SELECT count(), groupArray({SAMPLE_SIZE})(({key}, {issues})) FROM (SELECT {key}, {issues}"
+                f" FROM {replica} FINAL WHERE {key} IN (SELECT {key} FROM {replica} WHERE {issues} != '')"
+                f" AND {quote_identifier(DELETED_COLUMN)} = 0 AND {issues} != '' ORDER BY {key})"
+            )
+        return dg.AssetCheckResult(
+            passed=flagged == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "flagged_rows": flagged,
+                "sample": dg.MetadataValue.json([{"key": k, "issues": text} for k, text in sample_rows]),
+            },
+        )
+
+    return flagged_rows
 
 
 @dg.asset_check(
@@ -127,6 +168,7 @@ def raw_sales_orphan_keys(clickhouse: ClickHouseResource) -> dg.AssetCheckResult
 
 replica_checks = [
     *(build_matches_source_check(t) for t in SOURCE_TABLES),
+    *(build_flagged_rows_check(t) for t in SOURCE_TABLES),
     *(build_source_keys_unique_check(t) for t in SOURCE_TABLES),
     raw_sales_orphan_keys,
 ]

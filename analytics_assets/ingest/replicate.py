@@ -1,11 +1,15 @@
-"""Keep one replica in step with its source table: incremental by watermark, or a full resync.
+"""Keep one replica in step with its source table: incremental by watermark, a content
+reconcile, or a full resync.
 
-The watermark is what ClickHouse already holds (max updated_at of live rows); each run re-reads
-a short look-back before it so that late-committing transactions are not missed, and
-ReplacingMergeTree makes the re-read harmless. New rows go to a staging table first and are
-attached in one atomic step, so a failed transfer leaves the replica as it was and the next run
-catches up with no gaps and no duplicates. Hard deletes become tombstones at a key
-reconciliation (periodic: it reads every key of the source).
+The watermark is what ClickHouse already holds: the newest `updated_at` of the live rows, but
+never past the source's own clock when they were read (`_source_clock`), so one row dated 2099
+cannot stop every later change from arriving. Each run re-reads a short look-back before it so
+that late-committing transactions are not missed; the replica keeps the version read last, so a
+re-read is harmless. New rows go to a staging table first and are attached in one atomic step,
+so a failed transfer leaves the replica as it was and the next run catches up with no gaps and
+no duplicates. What the watermark cannot see (an `updated_at` set backwards, a hard delete) the
+reconcile finds by comparing content (reconcile.py) and repairs. Rows without a usable key go
+to `<replica>_quarantine`, never into the replica.
 """
 
 from __future__ import annotations
@@ -14,17 +18,27 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
+from analytics_assets.ingest import reconcile as content
 from analytics_assets.ingest import transfer
-from analytics_assets.ingest.sources import DELETED_COLUMN, SYNCED_COLUMN, VERSION_COLUMN, SourceTable
-from analytics_assets.ingest.transfer import TRANSFER_MODES, TransferMode, Window
+from analytics_assets.ingest.sources import (
+    CLOCK_COLUMN,
+    DELETED_COLUMN,
+    SYNCED_COLUMN,
+    VERSION_COLUMN,
+    SourceTable,
+)
+from analytics_assets.ingest.transfer import TRANSFER_MODES, Source, TransferMode, Window
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.resources.postgres import PostgresResource
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse import append_atomically, replace_table
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
-from analytics_assets.warehouse.tables import create_table_sql, scratch_tables
+from analytics_assets.warehouse.tables import create_table_sql
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Past this share of the source differing, the reconcile rebuilds the replica whole: cheaper
+# than reading that many rows one key at a time.
+RESYNC_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -40,11 +54,20 @@ class ReplicationResult:
     watermark_before: datetime | None
     watermark_after: datetime | None
     seconds: float
+    quarantined: int = 0
+    reconciled: bool = False
+    rows_repaired: int = 0
+    buckets_compared: int = 0
+    buckets_differing: int = 0
+    source_rows_read: int = 0  # every row PostgreSQL read: the pull, the comparison, the repair
+    repaired_sample: tuple[int, ...] = ()
 
 
 def watermark(wh: Warehouse, table: SourceTable) -> datetime | None:
+    """The newest source version held, each row's capped at the source's clock when it was read."""
+    version, clock = quote_identifier(VERSION_COLUMN), quote_identifier(CLOCK_COLUMN)
     value = wh.scalar(
-        f"SELECT maxOrNull({quote_identifier(VERSION_COLUMN)}) FROM {quote_identifier(table.replica)}"
+        f"SELECT maxOrNull(least({version}, {clock})) FROM {quote_identifier(table.replica)}"
         f" WHERE {quote_identifier(DELETED_COLUMN)} = 0"
     )
     return utc(value)
@@ -56,24 +79,21 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def expected_columns(table: SourceTable) -> list[tuple[str, str]]:
-    return [(c.name, c.ch_type) for c in table.columns] + [
-        (VERSION_COLUMN, "DateTime64(6, 'UTC')"),
-        (DELETED_COLUMN, "UInt8"),
-        (SYNCED_COLUMN, "DateTime64(6, 'UTC')"),
-    ]
-
-
 def schema_drift(wh: Warehouse, table: SourceTable) -> str | None:
-    """Why the existing replica's columns differ from the spec (None: they match)."""
-    actual = wh.rows(
+    """Why the existing replica's columns or engine differ from the spec (None: they match)."""
+    actual = [tuple(r) for r in wh.rows(
         "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}"
         " ORDER BY position",
         {"db": wh.database, "t": table.replica},
-    )
-    expected = expected_columns(table)
-    if [tuple(r) for r in actual] != expected:
-        return f"replica columns {[tuple(r) for r in actual]} differ from the spec {expected}"
+    )]
+    expected = table.replica_columns()
+    if actual != expected:
+        return f"replica columns {actual} differ from the spec {expected}"
+    engine = wh.scalar("SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+                       {"db": wh.database, "t": table.replica})
+    wanted = f"ReplacingMergeTree({SYNCED_COLUMN}, {DELETED_COLUMN})"
+    if not engine.startswith(wanted):
+        return f"replica engine {engine.split(' ORDER BY')[0]} differs from the spec {wanted}"
     return None
 
 
@@ -95,102 +115,127 @@ def replicate(
     *,
     mode: str | None = None,
     full_resync: bool = False,
+    reconcile: bool = False,
     reconcile_deletes: bool = False,
     lookback: timedelta = timedelta(minutes=10),
+    future_tolerance: timedelta = timedelta(minutes=5),
     block_bytes: int = 32 << 20,
 ) -> ReplicationResult:
+    """Bring the replica up to date. `reconcile` (or its older name `reconcile_deletes`) also
+    compares every row's content with the source and repairs what differs."""
     started = time.monotonic()
     mode = resolve_mode(mode)
     schema = validate_identifier(pg.source_schema, what="source_schema")
     with pg.connect() as conn:
-        transfer.check_source_columns(conn, table, schema)
+        source = transfer.inspect_source(conn, table, schema, future_tolerance)
     if mode == "server":
         transfer.check_server_timezone(wh, pg)
 
     exists = wh.table_exists(table.replica)
-    before = watermark(wh, table) if exists else None
+    drift = schema_drift(wh, table) if exists else None
+    before = watermark(wh, table) if exists and drift is None else None
     reason = (
         "requested" if full_resync
         else "replica missing" if not exists
-        else schema_drift(wh, table) or ("replica empty" if before is None else None)
+        else drift or ("replica empty" if before is None else None)
     )
-
+    quarantined = refresh_quarantine(wh, pg, source)
     read = new = 0
 
     def pull(into: str, window: Window) -> None:
         """Read the window into `into`; count the rows read and those newer than the watermark
         (the look-back re-reads rows the replica has: they are not news)."""
         nonlocal read, new
-        if mode == "server":
-            transfer.server_pull(wh, pg, table, schema, into, window)
-        else:
+        if mode == "server" and window.keys is None:
+            transfer.server_pull(wh, pg, source, into, window, block_bytes=block_bytes)
+        else:  # repairs are read by key, through COPY whatever the mode
             with pg.connect() as conn:
-                transfer.client_pull(wh, conn, table, schema, into, window, block_bytes=block_bytes)
+                transfer.client_pull(wh, conn, source, into, window, block_bytes=block_bytes)
         (read, new), = wh.rows(
             f"SELECT count(), countIf({quote_identifier(VERSION_COLUMN)} > {{mark:DateTime64(6, 'UTC')}})"
             f" FROM {quote_identifier(into)}",
             {"mark": before if before and reason is None else EPOCH},
         )
 
-    if reason is not None:
+    def rebuild() -> None:
         def build(staging: str) -> None:
             wh.command(create_table_sql(staging, table.replica_body()))
             pull(staging, Window(since=None))
 
         replace_table(wh, table.replica, build)
+
+    if reason is not None:
+        rebuild()
         written = read
     else:
         written = append_atomically(wh, table.replica, lambda staging: pull(staging, Window(before - lookback)))
+    pulled, pulled_new = read, new
 
-    tombstones = 0
-    if reconcile_deletes and reason is None:
-        tombstones = _reconcile_deletes(wh, pg, table, schema, mode, block_bytes)
+    difference, repaired, repair_read = None, 0, 0
+    if (reconcile or reconcile_deletes) and reason is None:
+        found_at = wh.scalar("SELECT now64(6)")
+        with pg.connect() as conn:
+            difference = content.compare(wh, conn, source, block_bytes=block_bytes)
+        if difference.rows_differing > RESYNC_SHARE * max(difference.source_rows, 1):
+            reason = (f"reconcile: {difference.rows_differing} of {difference.source_rows} rows differ "
+                      f"(more than {RESYNC_SHARE:.0%})")
+            rebuild()
+            written, repaired, repair_read = read, difference.rows_differing, read
+        elif difference.rows_differing:
+            def repair(staging: str) -> None:
+                if difference.changed:
+                    pull(staging, Window(keys=difference.changed))
+                if difference.gone:
+                    content.tombstones(wh, source, staging, difference.gone, read_before=found_at)
+
+            written = append_atomically(wh, table.replica, repair)
+            repaired, repair_read = written, len(difference.changed)
+    tombstones = len(difference.gone) if difference and reason is None else 0
 
     return ReplicationResult(
         table=table.replica,
         transfer_mode=mode,
         full_resync=reason is not None,
         resync_reason=reason,
-        rows_read=int(read),
-        rows_new=int(new) + tombstones,
-        rows_written=int(written) + tombstones,
+        rows_read=int(pulled),
+        rows_new=int(pulled_new) + repaired,
+        rows_written=int(written),
         tombstones=tombstones,
         watermark_before=before,
         watermark_after=watermark(wh, table),
         seconds=round(time.monotonic() - started, 3),
+        quarantined=quarantined,
+        reconciled=difference is not None,
+        rows_repaired=repaired,
+        buckets_compared=difference.buckets if difference else 0,
+        buckets_differing=difference.buckets_differing if difference else 0,
+        source_rows_read=int(pulled) + (difference.source_rows_read if difference else 0) + repair_read,
+        repaired_sample=tuple(content.sample(difference.changed + difference.gone)) if difference else (),
     )
 
 
-def _reconcile_deletes(wh: Warehouse, pg: PostgresResource, table: SourceTable, schema: str,
-                       mode: TransferMode, block_bytes: int) -> int:
-    """Tombstone every live replica row whose key the source no longer has.
+QUARANTINE_BODY = """(
+    `key` Nullable(String),
+    `reason` String,
+    `row` String,
+    `found_at` DateTime64(6, 'UTC') DEFAULT now64(6)
+)
+ENGINE = MergeTree ORDER BY tuple()"""
 
-    A tombstone's version is the time the delete was found (and at least the row's version plus
-    1 us), so that whatever is derived from the replica by version sees the delete as a change.
-    Only rows already synced when the keys were read can be tombstoned (a concurrent run may
-    append newer ones)."""
-    with scratch_tables(wh, f"{table.replica}_keys") as (keys,):
-        wh.command(f"CREATE TABLE {quote_identifier(keys)} (k Int64) ENGINE = MergeTree ORDER BY k")
-        keys_read_at = wh.scalar("SELECT now64(6)")
-        if mode == "server":
-            transfer.server_pull_keys(wh, pg, table, schema, keys)
-        else:
+
+def refresh_quarantine(wh: Warehouse, pg: PostgresResource, source: Source) -> int:
+    """Rebuild `<replica>_quarantine` with the source rows that cannot be replicated now (a NULL,
+    shared or out-of-range key), each with its reason and text; empty once the source is fixed.
+    Nothing to do while PostgreSQL enforces the key and no quarantine exists."""
+    table = source.table
+    if source.key_enforced_by and not wh.table_exists(table.quarantine):
+        return 0
+
+    def build(staging: str) -> None:
+        wh.command(create_table_sql(staging, QUARANTINE_BODY))
+        if not source.key_enforced_by:
             with pg.connect() as conn:
-                transfer.client_pull_keys(wh, conn, table, schema, keys, block_bytes=block_bytes)
-        key, version, deleted, synced = (
-            quote_identifier(n) for n in (table.key, VERSION_COLUMN, DELETED_COLUMN, SYNCED_COLUMN)
-        )
+                transfer.copy_into(wh, conn, staging, ["key", "reason", "row"], transfer.quarantine_query(source))
 
-        def tombstones(staging: str) -> None:
-            wh.command(
-                f"INSERT INTO {quote_identifier(staging)} SELECT * REPLACE ("
-                f"greatest({version} + toIntervalMicrosecond(1), now64(6)) AS {version}, 1 AS {deleted},"
-                f" now64(6) AS {synced})"
-                # Filter in a subquery: in ClickHouse the REPLACE aliases would shadow the columns.
-                f" FROM (SELECT * FROM {quote_identifier(table.replica)} FINAL"
-                f" WHERE {key} NOT IN (SELECT k FROM {quote_identifier(keys)})"
-                f" AND {synced} < {{keys_read_at:DateTime64(6, 'UTC')}})",
-                {"keys_read_at": keys_read_at},
-            )
-
-        return append_atomically(wh, table.replica, tombstones)
+    replace_table(wh, table.quarantine, build)
+    return wh.row_count(table.quarantine)

@@ -1,4 +1,4 @@
-"""When the replicas refresh: hourly, a daily key reconciliation, and on source changes."""
+"""When the replicas refresh: hourly, a daily content reconcile, and on source changes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import dagster as dg
 from analytics_assets.ingest.assets import INGEST_GROUP, ReplicaConfig
 from analytics_assets.ingest.sources import SOURCE_TABLES
 
-# The hourly refresh runs the cheap blocking gate; the checks that scan whole tables (an exact
-# count of the source, orphan keys over every sale) run with the daily key reconciliation.
+# The hourly refresh runs the cheap checks (the blocking key gate, the flagged rows); those that scan
+# whole tables (content against the source, orphan keys over every sale) run with the daily reconcile.
 HOURLY_CHECKS = dg.AssetSelection.checks(
-    *(dg.AssetCheckKey(dg.AssetKey(t.replica), "source_keys_unique") for t in SOURCE_TABLES)
+    *(dg.AssetCheckKey(dg.AssetKey(t.replica), name) for t in SOURCE_TABLES
+      for name in ("source_keys_unique", "flagged_rows"))
 )
 
 ingest_job = dg.define_asset_job(
@@ -22,8 +23,9 @@ ingest_job = dg.define_asset_job(
 ingest_reconcile_job = dg.define_asset_job(
     "ingest_reconcile_job",
     selection=dg.AssetSelection.groups(INGEST_GROUP),
-    config=dg.RunConfig(ops={table.replica: ReplicaConfig(reconcile_deletes=True) for table in SOURCE_TABLES}),
-    description="ingest_job plus a key reconciliation (hard deletes disappear) and every replica check.",
+    config=dg.RunConfig(ops={table.replica: ReplicaConfig(reconcile=True) for table in SOURCE_TABLES}),
+    description="ingest_job plus the content reconcile (every row compared with the source by hash; rows "
+    "changed behind the watermark are read again, hard deletes disappear) and every replica check.",
 )
 
 ingest_hourly_schedule = dg.ScheduleDefinition(
@@ -38,5 +40,6 @@ ingest_reconcile_daily_schedule = dg.ScheduleDefinition(
     job=ingest_reconcile_job,
     cron_schedule="30 3 * * *",
     execution_timezone="UTC",
-    description="Once a day: read every source key so hard deletes disappear, and run every replica check.",
+    description="Once a day: compare every replica with its source by content and repair what differs, "
+    "and run every replica check.",
 )

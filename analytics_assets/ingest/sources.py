@@ -27,6 +27,10 @@ CH_TYPES: dict[Kind, str] = {
 VERSION_COLUMN = "updated_at"
 DELETED_COLUMN = "_is_deleted"
 SYNCED_COLUMN = "_synced_at"
+# What the source said when the row was read (transfer.py computes them in PostgreSQL):
+CLOCK_COLUMN = "_source_clock"  # the source's now(): the watermark never passes it
+HASH_COLUMN = "_source_hash"  # a hash of the source row's values: the reconcile compares content
+ISSUES_COLUMN = "_source_issues"  # why a value was stored as NULL, or updated_at is ahead of the clock
 
 
 @dataclass(frozen=True)
@@ -54,23 +58,42 @@ class SourceTable:
         """Replicated source columns, in replica order (updated_at last)."""
         return [c.name for c in self.columns] + [VERSION_COLUMN]
 
+    @property
+    def key_column(self) -> Column:
+        return self.columns[0]
+
+    def replica_columns(self) -> list[tuple[str, str]]:
+        """(name, ClickHouse type) of every replica column, in order."""
+        return [(c.name, c.ch_type) for c in self.columns] + [
+            (VERSION_COLUMN, "DateTime64(6, 'UTC')"),
+            (DELETED_COLUMN, "UInt8"),
+            (SYNCED_COLUMN, "DateTime64(6, 'UTC')"),
+            (CLOCK_COLUMN, "DateTime64(6, 'UTC')"),
+            (HASH_COLUMN, "Int64"),
+            (ISSUES_COLUMN, "String"),
+        ]
+
     def replica_body(self) -> str:
         """Columns and engine of the replica (and of its staging tables).
 
-        ReplacingMergeTree(updated_at, _is_deleted): re-reading a row is harmless, the newest
-        version wins, and a hard delete at the source becomes a tombstone that FINAL hides.
+        ReplacingMergeTree(_synced_at, _is_deleted): the version read last wins. Not the
+        source's updated_at: an application may set it backwards (clock skew, a bulk fix by
+        hand), and a row read again after such an update must still replace what we hold.
+        Re-reading a row is harmless, and a hard delete at the source becomes a tombstone that
+        FINAL hides.
         """
-        columns = [f"    `{c.name}` {c.ch_type}" for c in self.columns]
-        columns += [
-            f"    `{VERSION_COLUMN}` DateTime64(6, 'UTC')",
-            f"    `{DELETED_COLUMN}` UInt8 DEFAULT 0",
-            f"    `{SYNCED_COLUMN}` DateTime64(6, 'UTC') DEFAULT now64(6)",
-        ]
+        defaults = {DELETED_COLUMN: " DEFAULT 0", SYNCED_COLUMN: " DEFAULT now64(6)", ISSUES_COLUMN: " DEFAULT ''"}
+        columns = [f"    `{name}` {ch_type}{defaults.get(name, '')}" for name, ch_type in self.replica_columns()]
         return (
             "(\n" + ",\n".join(columns) + "\n)\n"
-            f"ENGINE = ReplacingMergeTree(`{VERSION_COLUMN}`, `{DELETED_COLUMN}`)\n"
+            f"ENGINE = ReplacingMergeTree(`{SYNCED_COLUMN}`, `{DELETED_COLUMN}`)\n"
             f"ORDER BY `{self.key}`"
         )
+
+    @property
+    def quarantine(self) -> str:
+        """Source rows that cannot be replicated (no key, or a key shared with another row)."""
+        return f"{self.replica}_quarantine"
 
 
 def _table(name: str, key: str, **kinds: Kind) -> SourceTable:

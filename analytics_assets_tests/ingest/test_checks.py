@@ -35,10 +35,10 @@ def test_clean_source_passes_every_check(pg_dsn, clickhouse):
     generator.generate(pg_dsn, customers=300, products=40, sales=3000, seed=5, as_of=AS_OF)
     run = materialize(PostgresResource(dsn=pg_dsn), clickhouse)
     assert run["result"].success
-    assert len(run["checks"]) == 7
+    assert len(run["checks"]) == 10
     assert all(c.passed for c in run["checks"].values()), {k: c.passed for k, c in run["checks"].items()}
     unique = run["checks"]["raw_sales:source_keys_unique"]
-    assert meta(unique, "enforced_by") == "unique index sales_pkey"
+    assert meta(unique, "enforced_by") == "NOT NULL and unique index sales_pkey"
     materialization = run["result"].asset_materializations_for_node("raw_sales")[0]
     assert materialization.metadata["rows_read"].value == 3000
     assert materialization.metadata["watermark_before"].value == "none"

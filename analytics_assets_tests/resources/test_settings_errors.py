@@ -7,7 +7,7 @@ import pytest
 from psycopg import sql
 
 from analytics_assets.ingest.sources import SALES
-from analytics_assets.ingest.transfer import Window, server_pull
+from analytics_assets.ingest.transfer import Source, Window, server_pull
 from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.settings import SettingError
 
@@ -91,7 +91,7 @@ def test_server_side_transfer_errors_never_show_the_source_password(clickhouse, 
     with clickhouse.get_client() as wh:
         wh.command("CREATE TABLE target (sale_id Int64) ENGINE = MergeTree ORDER BY sale_id")
         with pytest.raises(Exception) as excinfo:
-            server_pull(wh, pg, SALES, "public", "target", Window(since=None))
+            server_pull(wh, pg, Source(SALES, "public", {}, None, 150000), "target", Window(since=None))
     assert "pw-XYZ-secret" not in str(excinfo.value)
     assert "pw-XYZ-secret" not in repr(excinfo.value.args)
 
