@@ -68,7 +68,7 @@ def test_two_overlapping_job_runs_on_the_embedded_engine_both_succeed(tmp_path, 
     dg.DagsterInstance.get().dispose()  # create the sqlite storage once; two first users race on it
     first, second = _execute(env), _execute(env)
     outputs = [_finish(first), _finish(second)]
-    assert all(out.count("ASSET_CHECK_EVALUATION") == 3 for out in outputs)  # the hourly gates
+    assert all(out.count("ASSET_CHECK_EVALUATION") == 6 for out in outputs)  # the hourly gates and flags
 
     from analytics_assets.resources import ClickHouseResource
 
