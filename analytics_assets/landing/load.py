@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
@@ -126,7 +127,7 @@ class QuarantinePolicy:
         return cls(settings.landing_quarantine_max_line_bytes(), settings.landing_quarantine_max_rows_per_file(),
                    settings.secret_values(*extra_secrets))
 
-    @property
+    @cached_property
     def forms(self) -> tuple[bytes, ...]:
         return secret_forms(self.secrets)
 
