@@ -176,3 +176,49 @@ def funnels_dir() -> Path:
     """Where funnel definitions (`*.yaml`) are read from, beside the shipped examples."""
     raw = os.environ.get(FUNNELS_DIR)
     return Path(raw).expanduser().resolve() if raw else data_dir() / "funnels"
+
+
+# Landing folders (issue 20): what the quarantine keeps of a bad row, and who else may read it.
+LANDING_QUARANTINE_MAX_LINE_BYTES = "ANALYTICS_LANDING_QUARANTINE_MAX_LINE_BYTES"
+LANDING_QUARANTINE_MAX_ROWS_PER_FILE = "ANALYTICS_LANDING_QUARANTINE_MAX_ROWS_PER_FILE"
+BI_READ_LANDING_TABLES = "ANALYTICS_BI_READ_LANDING_TABLES"
+
+
+def landing_quarantine_max_line_bytes() -> int:
+    """Bytes of a bad line the quarantine keeps; a longer line is cut and marked."""
+    return int(_number(LANDING_QUARANTINE_MAX_LINE_BYTES, 4096, minimum=64, integer=True))
+
+
+def landing_quarantine_max_rows_per_file() -> int:
+    """Bad rows of one file the quarantine keeps (the first ones); the rest are counted only."""
+    return int(_number(LANDING_QUARANTINE_MAX_ROWS_PER_FILE, 1000, minimum=0, integer=True))
+
+
+def bi_read_landing_tables() -> bool:
+    """Whether the read-only BI user may read the landing registries and quarantines (`*_files`,
+    `*_quarantine`: file names and raw bad lines); by default it may not."""
+    raw = (os.environ.get(BI_READ_LANDING_TABLES) or "false").strip().lower()
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        raise SettingError(f"{BI_READ_LANDING_TABLES}: {raw!r} is not true or false")
+    return raw in ("1", "true", "yes")
+
+
+# Where the configured secrets live: every variable named like a password, the passwords inside
+# the DSNs, the API tokens. Read by the quarantine to mask them, never logged.
+SECRET_DSNS = (POSTGRES_DSN, CLICKHOUSE_DSN)
+API_TOKENS = "ANALYTICS_API_TOKENS"
+
+
+def secret_values(*extra: str | None) -> tuple[str, ...]:
+    """Every configured secret value (plus `extra`, e.g. a resource's literal password), longest
+    first: `*PASSWORD` variables (SMTP, BI, Grafana's ANALYTICS_CLICKHOUSE_PASSWORD,
+    DAGSTER_PG_PASSWORD, PGPASSWORD), the password of each DSN, each ANALYTICS_API_TOKENS entry
+    (comma or space separated; `name:token` gives the token too)."""
+    from analytics_assets.resources.secrets import dsn_password
+
+    found = {value for name, value in os.environ.items() if name.upper().endswith("PASSWORD")}
+    found.update(dsn_password(os.environ.get(name) or "") for name in SECRET_DSNS)
+    for entry in (os.environ.get(API_TOKENS) or "").replace(",", " ").split():
+        found.update((entry, entry.rsplit(":", 1)[-1], entry.rsplit("=", 1)[-1]))
+    found.update(extra)
+    return tuple(sorted((s for s in found if s and s.strip()), key=lambda s: (-len(s), s)))

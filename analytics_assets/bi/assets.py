@@ -147,11 +147,26 @@ def readonly_access_sql(database: str) -> list[str]:
     names = {"role": "analytics_bi_reader", "profile": "analytics_bi_profile", "user": user, "database": database}
     quoted = {k: quote_identifier(v, what=BI_USER if k == "user" else k) for k, v in names.items()}
     text = string.Template(sql_file(__file__, "bi_readonly_access")).substitute(**quoted, password_sha256=digest)
-    return statements(text)
+    sql = statements(text)
+    if not settings.bi_read_landing_tables():  # right after the database-wide GRANT: a partial revoke
+        grant = next(i for i, statement in enumerate(sql) if statement.startswith("GRANT SELECT"))
+        sql[grant + 1:grant + 1] = [f"REVOKE SELECT ON {quoted['database']}.{quote_identifier(table)} FROM {quoted['role']}"
+                                    for table in landing_tables()]
+    return sql
+
+
+def landing_tables() -> list[str]:
+    """The landing registries and quarantines: file names and raw bad lines of whatever was
+    dropped into a landing folder, kept from BI users unless ANALYTICS_BI_READ_LANDING_TABLES."""
+    from analytics_assets.events.load import EVENTS_FEED
+    from analytics_assets.web.load import WEB_FEED
+
+    return [table for feed in (WEB_FEED, EVENTS_FEED) for table in (feed.files_table, feed.quarantine_table)]
 
 
 @dg.asset(group_name=BI_GROUP, kinds={"clickhouse"}, pool=clickhouse_pool(),
-          description="A read-only ClickHouse role and user for BI tools (ANALYTICS_BI_USER / ANALYTICS_BI_PASSWORD): "
+          description="A read-only ClickHouse role and user for BI tools (ANALYTICS_BI_USER / ANALYTICS_BI_PASSWORD), "
+                      "without the landing registries and quarantines unless ANALYTICS_BI_READ_LANDING_TABLES: "
                       "created on a server; for the embedded engine, written to bi/readonly_access.sql.")
 def bi_readonly_access(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     path = bi_dir() / "readonly_access.sql"

@@ -1,5 +1,6 @@
 -- A read-only role and user for BI tools: SELECT on the analytics database only, readonly = 1,
--- and limits so that one dashboard cannot take the server down.
+-- and limits so that one dashboard cannot take the server down. The landing registries and
+-- quarantines are revoked right after the GRANT (bi/assets.py) unless ANALYTICS_BI_READ_LANDING_TABLES.
 CREATE ROLE IF NOT EXISTS $role;
 GRANT SELECT ON $database.* TO $role;
 CREATE SETTINGS PROFILE IF NOT EXISTS $profile SETTINGS readonly = 1, max_execution_time = 120,

@@ -21,7 +21,9 @@ def landing_check_specs(feed: LandingFeed) -> list[dg.AssetCheckSpec]:
                                       "file is registered."),
         dg.AssetCheckSpec("landing_files_accepted", asset=feed.table, blocking=False,
                           description="No landing file was rejected (too many bad rows, unreadable) or refused "
-                                      "(changed after loading)."),
+                                      "(changed after loading; not a regular file inside the folder: a symbolic "
+                                      "link, a FIFO, a device, a hard link), and no quarantined line held a "
+                                      "configured secret (stored masked)."),
     ]
 
 
@@ -30,7 +32,7 @@ def landing_check_results(wh, feed: LandingFeed, report: LoadReport, latest: dat
     future, newest = wh.rows(f"SELECT countIf({time} > {{latest:DateTime('UTC')}}), toString(max({time}))"
                              f" FROM {quote_identifier(feed.table)}", {"latest": latest})[0]
     duplicates, duplicates_detail = files_loaded_once(wh, feed)
-    bad_files = report.having("rejected", "refused")
+    bad_files = [f for f in report.files if f.status in ("rejected", "refused") or f.secrets_masked]
     return [
         dg.AssetCheckResult(asset_key=feed.table, check_name="timestamps_not_in_future", passed=future == 0,
                             metadata={"rows_in_future": int(future), "newest": newest, "bound": latest.isoformat()}),
@@ -38,15 +40,20 @@ def landing_check_results(wh, feed: LandingFeed, report: LoadReport, latest: dat
                             metadata={"problems": int(duplicates), "detail": duplicates_detail}),
         dg.AssetCheckResult(asset_key=feed.table, check_name="landing_files_accepted", passed=not bad_files,
                             severity=dg.AssetCheckSeverity.ERROR,
-                            metadata={"files": "; ".join(f"{f.name}: {f.detail}" for f in bad_files)[:4000]}),
+                            metadata={"files": "; ".join(f"{f.name}: {f.detail}" for f in bad_files)[:4000],
+                                      "refused": ", ".join(f.name for f in report.having("refused"))[:4000],
+                                      "secret_lines_masked": sum(f.secrets_masked for f in report.files)}),
     ]
 
 
 def log_outcomes(context, report: LoadReport) -> None:
     for name in report.recovered:
         context.log.warning(f"{name}: an earlier load stopped part-way; its rows were taken out and it loads again")
-    for outcome in report.having("rejected", "refused"):
-        context.log.error(f"{outcome.name}: {outcome.status}: {outcome.detail}")
+    for outcome in report.files:
+        if outcome.status in ("rejected", "refused"):
+            context.log.error(f"{outcome.name}: {outcome.status}: {outcome.detail}")
+        elif outcome.secrets_masked:
+            context.log.error(f"{outcome.name}: {outcome.detail}")
 
 
 def load_metadata(report: LoadReport, folder, row_count: int, duration_s: float) -> dict:

@@ -4,19 +4,29 @@ A file is `*.ndjson`, `*.jsonl` or `*.csv`, optionally gzipped (`.gz`), one reco
 Producers write a file elsewhere (or under a hidden/`.tmp`/`.part` name) and rename it into the
 folder when complete: files are immutable once they land. Lines travel to ClickHouse as Arrow
 (line number, raw bytes) without a per-line Python step; ClickHouse parses and validates them.
+
+Whoever can write into a landing folder must not make the run read anything else: only regular
+files directly inside the folder are read, each through a descriptor opened without following a
+symbolic link and checked to be the very file the listing saw, with no other hard link. Anything
+else with a landing file's name (a symbolic link, a FIFO, a device, a socket) is refused, unread.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import hashlib
+import os
 import queue
+import stat
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -35,14 +45,21 @@ class LandingFileError(ValueError):
     """A file cannot be read at all (bad gzip, unusable CSV header); the message names it."""
 
 
+class LandingFileRefused(LandingFileError):
+    """An entry that is not a regular file inside the landing folder: nothing of it is read."""
+
+
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path
+    path: Path  # the folder's real path / name
     name: str  # relative to the landing folder
     size: int
     mtime_ns: int
     fmt: str  # "ndjson" | "csv"
     gzipped: bool
+    device: int = 0  # st_dev, st_ino as listed: what opening it must find again
+    inode: int = 0
+    refused: str = ""  # why it is not read at all (not a regular file); empty for a landing file
 
 
 def file_format(name: str) -> tuple[str, bool] | None:
@@ -57,25 +74,100 @@ def file_format(name: str) -> tuple[str, bool] | None:
 
 
 def list_landing_files(folder: Path) -> list[LandingFile]:
-    """Landing files directly in `folder`, by name; hidden and in-progress files are skipped."""
+    """Entries directly in `folder` named like landing files, by name; hidden and in-progress
+    files and directories are skipped. Nothing is opened (sensors call this): an entry that is
+    not a regular file (a symbolic link, a FIFO, a device) comes back with `refused` set."""
     if not folder.is_dir():
         return []
+    folder = folder.resolve()
     found = []
-    for path in sorted(folder.iterdir()):
-        name = path.name
-        if name.startswith((".", "_")) or name.lower().endswith(IN_PROGRESS_SUFFIXES) or not path.is_file():
+    with os.scandir(folder) as entries:
+        listed = sorted(entries, key=lambda entry: entry.name)
+    for entry in listed:
+        name = entry.name
+        if name.startswith((".", "_")) or name.lower().endswith(IN_PROGRESS_SUFFIXES):
             continue
         kind = file_format(name)
         if kind is None:
             continue
-        stat = path.stat()
-        found.append(LandingFile(path, name, stat.st_size, stat.st_mtime_ns, *kind))
+        try:
+            status = entry.stat(follow_symlinks=False)  # lstat: the entry itself, never a link's target
+        except FileNotFoundError:  # gone since the listing
+            continue
+        if stat.S_ISDIR(status.st_mode):
+            continue
+        refused = _refusal(status)
+        if stat.S_ISLNK(status.st_mode):
+            refused = f"a symbolic link (to {_link_target(entry.path)}), not a regular file"
+        found.append(LandingFile(folder / name, name, status.st_size, status.st_mtime_ns, *kind,
+                                 status.st_dev, status.st_ino, _refused(name, refused) if refused else ""))
     return found
 
 
-def sha256(path: Path) -> str:
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"))
+
+
+def _refusal(status: os.stat_result) -> str | None:
+    """Why an entry with this status is not read, or None for a regular file with one link."""
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((what for test, what in _KINDS if test(status.st_mode)), "not a file")
+        return f"{kind}, not a regular file"
+    if status.st_nlink != 1:
+        return (f"a regular file with {status.st_nlink} hard links: it may be a file outside the folder "
+                "(copy or move files in, do not link them)")
+    return None
+
+
+def _refused(name: str, why: str) -> str:
+    return (f"{name}: refused: {why}; only regular files inside the landing folder are read, nothing of this "
+            "one was (remove it, or put the file itself there)")
+
+
+def _link_target(path: str) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return "?"
+    return target if len(target) <= 200 else target[:200] + "..."
+
+
+def open_landing_file(file: LandingFile) -> BinaryIO:
+    """`file` opened for reading, through one descriptor, only if it is still the regular file the
+    listing saw inside the landing folder: opened without following a symbolic link (O_NOFOLLOW)
+    and without blocking on a FIFO (O_NONBLOCK), then checked on the descriptor itself (a regular
+    file, one hard link, the listed device and inode). Raises LandingFileRefused naming it
+    otherwise, before reading a byte."""
+    if file.refused:
+        raise LandingFileRefused(file.refused)
+    name = file.name
+    if name in ("", ".", "..") or "/" in name or "\x00" in name or (os.altsep and os.altsep in name) \
+            or file.path.name != name:
+        raise LandingFileRefused(_refused(name, "not a plain name inside the landing folder"))
+    if os.path.realpath(file.path.parent) != str(file.path.parent):
+        raise LandingFileRefused(_refused(name, f"its folder {file.path.parent} is not where the listing found it"))
+    try:
+        fd = os.open(file.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LandingFileRefused(_refused(name, "replaced by a symbolic link after the folder was listed")) from None
+        raise LandingFileError(f"{name}: cannot be opened: {exc.strerror}") from None
+    try:
+        status = os.fstat(fd)
+        why = _refusal(status)
+        if why is None and (status.st_dev, status.st_ino) != (file.device, file.inode):
+            why = "replaced by another file after the folder was listed"
+        if why is not None:
+            raise LandingFileRefused(_refused(name, why))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def sha256(file: LandingFile) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with open_landing_file(file) as f:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -90,19 +182,19 @@ def uncompressed_size(file: LandingFile) -> int:
     """Bytes of text the file holds: a gzip member records it (mod 2**32) in its last 4 bytes."""
     if not file.gzipped or file.size < 18:
         return file.size
-    with file.path.open("rb") as f:
-        f.seek(-4, 2)
-        recorded = int.from_bytes(f.read(4), "little")
+    try:
+        with open_landing_file(file) as f:
+            f.seek(-4, 2)
+            recorded = int.from_bytes(f.read(4), "little")
+    except (LandingFileError, OSError):  # an estimate only: reading it names the problem
+        return file.size
     return max(recorded, file.size)  # a file over 4 GiB wraps around: at least its own size
-
-
-def _open(file: LandingFile):
-    return _gzip_open(file.path, "rb") if file.gzipped else file.path.open("rb")
 
 
 def _read_blocks(file: LandingFile, chunk_bytes: int) -> Iterator[bytes]:
     try:
-        with _open(file) as f:
+        # A gzip reader over a file object leaves it open: the outer `with` closes the descriptor.
+        with open_landing_file(file) as raw, (_gzip_open(raw, "rb") if file.gzipped else nullcontext(raw)) as f:
             while block := f.read(chunk_bytes):
                 yield block
     except (OSError, EOFError, zlib.error) as exc:  # gzip raises BadGzipFile (an OSError) or EOFError

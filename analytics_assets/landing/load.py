@@ -11,6 +11,13 @@ file with more than the feed's maximum percentage of bad rows (a wrong format, a
 export) is rejected whole: nothing of it is published, its bad rows are quarantined and the
 file stays in the folder, so a corrected file under a new name loads in full.
 
+Only regular files inside the folder are read (landing/files.py): a symbolic link, a FIFO, a
+device or a file with another hard link is refused unread, with a registry row and the
+`landing_files_accepted` check naming it. The quarantine keeps at most the first
+ANALYTICS_LANDING_QUARANTINE_MAX_ROWS_PER_FILE bad rows of a file (the rest are counted), each
+line cut at ANALYTICS_LANDING_QUARANTINE_MAX_LINE_BYTES, and never a configured secret: a line or
+reason holding one is stored masked, flagged, and the check says so.
+
 A feed is its table plus three `.sql` files beside its module: `fields_ndjson.sql` and
 `fields_csv.sql` split lines into text fields, `<table>_parsed.sql` validates them.
 """
@@ -19,13 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
 
+import pyarrow as pa
+
+from analytics_assets import settings
 from analytics_assets.landing.files import (
     LandingFile,
     LandingFileError,
+    LandingFileRefused,
     csv_columns,
     line_chunks,
     list_landing_files,
@@ -34,6 +46,7 @@ from analytics_assets.landing.files import (
     source_file_id,
     uncompressed_size,
 )
+from analytics_assets.resources.secrets import mask_secrets, secret_forms
 from analytics_assets.warehouse.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import load_sql, render_sql, run_script, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
@@ -99,6 +112,37 @@ def files_loaded_once(wh, feed: LandingFeed) -> tuple[int, str]:
                               files=feed.files_table, table=feed.table))[0]
 
 
+@dataclass(frozen=True)
+class QuarantinePolicy:
+    """What the quarantine keeps of a file's bad rows, and the secrets it never keeps."""
+
+    max_line_bytes: int = 4096
+    max_rows_per_file: int = 1000
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_settings(cls, *extra_secrets: str | None) -> QuarantinePolicy:
+        """The ANALYTICS_LANDING_QUARANTINE_* caps and every configured secret (settings.py),
+        plus `extra_secrets` (a resource's own password)."""
+        return cls(settings.landing_quarantine_max_line_bytes(), settings.landing_quarantine_max_rows_per_file(),
+                   settings.secret_values(*extra_secrets))
+
+    @cached_property
+    def forms(self) -> tuple[bytes, ...]:
+        return secret_forms(self.secrets)
+
+    def mask_text(self, text: str) -> str:
+        """A message built from a file's content (a reason, a CSV header) with the secrets masked,
+        the start of one cut off at the end of a quoted excerpt too."""
+        masked, found = mask_secrets(text.encode(), self.forms, partial=6)
+        return masked.decode(errors="replace") if found else text
+
+
+# The refused entry's registry key: nothing was read, so there is no content hash.
+def _refused_key(name: str) -> str:
+    return f"refused:{name}"
+
+
 @dataclass
 class FileOutcome:
     name: str
@@ -109,6 +153,7 @@ class FileOutcome:
     detail: str = ""
     min_timestamp: datetime | None = None
     max_timestamp: datetime | None = None
+    secrets_masked: int = 0  # quarantined lines or reasons that held a configured secret, stored masked
 
 
 @dataclass
@@ -135,9 +180,12 @@ class LoadReport:
 
 
 def load_landing_files(wh, feed: LandingFeed, folder: Path, *, run_id: str, loaded_at: datetime,
-                       max_bad_rows_pct: float, future_tolerance: timedelta) -> LoadReport:
+                       max_bad_rows_pct: float, future_tolerance: timedelta,
+                       quarantine: QuarantinePolicy | None = None) -> LoadReport:
     """Load every new file of `folder` into the feed's table (its tables must exist:
-    `ensure_tables`); see the module docstring for the guarantees."""
+    `ensure_tables`); see the module docstring for the guarantees. `quarantine` defaults to the
+    settings' (and the client's own password)."""
+    policy = quarantine or QuarantinePolicy.from_settings(*wh.secrets)
     report = LoadReport()
     report.recovered = _take_out_interrupted_loads(wh, feed, run_id)
     registry = {sha: (status, name) for sha, status, name in wh.rows(
@@ -145,8 +193,13 @@ def load_landing_files(wh, feed: LandingFeed, folder: Path, *, run_id: str, load
     loaded_names = {name: sha for sha, (status, name) in registry.items() if status == "loaded"}
 
     new: list[tuple[LandingFile, str]] = []
+    refused: list[FileOutcome] = []
     for file in list_landing_files(folder):
-        sha = sha256(file.path)
+        try:
+            sha = sha256(file)  # raises LandingFileRefused for what the listing refused, unopened
+        except LandingFileError as exc:
+            refused.append(FileOutcome(file.name, _refused_key(file.name), "refused", detail=policy.mask_text(str(exc))))
+            continue
         status, registered_name = registry.get(sha, (None, None))
         if status in ("loaded", "rejected"):
             same = "" if registered_name == file.name else f" (same content as {registered_name})"
@@ -161,9 +214,12 @@ def load_landing_files(wh, feed: LandingFeed, folder: Path, *, run_id: str, load
             report.files.append(FileOutcome(file.name, sha, "skipped", detail=f"same content as {twin}"))
         else:
             new.append((file, sha))
+    if refused:
+        _register(wh, feed, [(f.sha256, f.name, 0, 0, "refused", 0, 0, None, None, f.detail) for f in refused], run_id)
+        report.files.extend(refused)
     for batch in _batches(new):
         report.files.extend(_load(wh, feed, batch, run_id=run_id, loaded_at=loaded_at, max_bad_rows_pct=max_bad_rows_pct,
-                                  latest=loaded_at + future_tolerance))
+                                  latest=loaded_at + future_tolerance, policy=policy))
     return report
 
 
@@ -209,7 +265,7 @@ def _register(wh, feed: LandingFeed, rows: Sequence[tuple], run_id: str) -> None
 
 
 def _load(wh, feed: LandingFeed, files: list[tuple[LandingFile, str]], *, run_id: str, loaded_at: datetime,
-          max_bad_rows_pct: float, latest: datetime) -> list[FileOutcome]:
+          max_bad_rows_pct: float, latest: datetime, policy: QuarantinePolicy) -> list[FileOutcome]:
     ids = {sha: source_file_id(sha) for _, sha in files}
     _register(wh, feed, [(sha, f.name, f.size, ids[sha], "loading", 0, 0, None, None, "") for f, sha in files], run_id)
     outcomes: dict[str, FileOutcome] = {}
@@ -224,8 +280,9 @@ def _load(wh, feed: LandingFeed, files: list[tuple[LandingFile, str]], *, run_id
                 csv_layout = csv_columns(file, feed.csv_required, feed.csv_optional) if file.fmt == "csv" else None
                 for chunk in prefetched(line_chunks(file, ids[sha])):
                     wh.insert_arrow(lines, chunk)
-            except LandingFileError as exc:
-                outcomes[sha] = FileOutcome(file.name, sha, "rejected", detail=str(exc))
+            except LandingFileError as exc:  # refused: replaced since it was hashed, nothing more read
+                status = "refused" if isinstance(exc, LandingFileRefused) else "rejected"
+                outcomes[sha] = FileOutcome(file.name, sha, status, detail=policy.mask_text(str(exc)))
                 continue
             readable.append((file, sha))
             if csv_layout is not None:
@@ -239,21 +296,30 @@ def _load(wh, feed: LandingFeed, files: list[tuple[LandingFile, str]], *, run_id
             f"SELECT source_file_id, countIf(error = ''), countIf(error != ''), minIf({time}, error = ''),"
             f" maxIf({time}, error = ''), anyIf(concat('line ', toString(line_no), ': ', error), error != '')"
             f" FROM {quote_identifier(parsed)} GROUP BY source_file_id")}
+        names = {ids[sha]: file.name for file, sha in readable}
+        kept = _quarantine(wh, feed, parsed, names, loaded_at, policy)
         accepted = []
         for file, sha in readable:
             good, bad, first, last, example = stats.get(ids[sha], (0, 0, None, None, ""))
+            example = policy.mask_text(example)
+            stored, masked = kept.get(ids[sha], (0, 0))
+            notes = "".join((
+                f"; only the first {stored} bad rows kept in the quarantine (ANALYTICS_LANDING_QUARANTINE_MAX_ROWS_PER_FILE)"
+                if stored < bad else "",
+                f"; {masked} quarantined lines held a configured secret (password, DSN password, API token), "
+                "stored masked" if masked else ""))
             total = good + bad
             if total and bad * 100 > max_bad_rows_pct * total:
                 outcomes[sha] = FileOutcome(
                     file.name, sha, "rejected", 0, bad,
                     f"{bad} of {total} rows bad ({bad * 100 / total:.1f}% > {max_bad_rows_pct:g}%), e.g. {example}; "
-                    "nothing loaded, bad rows quarantined")
+                    f"nothing loaded, bad rows quarantined{notes}", secrets_masked=masked)
             else:
                 accepted.append(ids[sha])
                 outcomes[sha] = FileOutcome(
                     file.name, sha, "loaded", good, bad,
-                    f"{bad} bad rows quarantined, e.g. {example}" if bad else "",
-                    first if good else None, last if good else None)
+                    f"{bad} bad rows quarantined, e.g. {example}{notes}" if bad else "",
+                    first if good else None, last if good else None, secrets_masked=masked)
         # Publish (materialized views feed the derived tables from this insert).
         if accepted:
             columns = ", ".join(quote_identifier(c) for c in (*feed.columns, "source_file_id"))
@@ -263,17 +329,60 @@ def _load(wh, feed: LandingFeed, files: list[tuple[LandingFile, str]], *, run_id
                 # A backfill file spans many days: many partitions in one insert is expected here.
                 " SETTINGS throw_on_max_partitions_per_insert_block = 0, max_insert_threads = 2",
                 {"ids": accepted})
-        names = {ids[sha]: file.name for file, sha in files}
-        wh.command(
-            f"INSERT INTO {quote_identifier(feed.quarantine_table)} (file_name, source_file_id, line_no, reason, line,"
-            f" quarantined_at) SELECT transform(source_file_id, {{ids:Array(UInt64)}}, {{names:Array(String)}}, ''),"
-            f" source_file_id, line_no, error, line, {{at:DateTime64(6, 'UTC')}}"
-            f" FROM {quote_identifier(parsed)} WHERE error != ''",
-            {"ids": list(names), "names": list(names.values()), "at": loaded_at})
     _register(wh, feed, [(sha, f.name, f.size, ids[sha], outcomes[sha].status, outcomes[sha].rows_loaded,
                     outcomes[sha].rows_quarantined, outcomes[sha].min_timestamp, outcomes[sha].max_timestamp,
                     outcomes[sha].detail) for f, sha in files], run_id)
     return [outcomes[sha] for _, sha in files]
+
+
+TRUNCATED = b" ... [cut at %d of %d bytes: ANALYTICS_LANDING_QUARANTINE_MAX_LINE_BYTES]"
+
+
+def _quarantine(wh, feed: LandingFeed, parsed: str, names: dict[int, str], loaded_at: datetime,
+                policy: QuarantinePolicy) -> dict[int, tuple[int, int]]:
+    """Store the first bad rows of each file (line cut to the cap, secrets masked): per file id,
+    (rows stored, rows whose line or reason held a secret). Masking happens here, in Python, so a
+    secret is never sent to ClickHouse, not even as a query parameter."""
+    if not names or policy.max_rows_per_file == 0:
+        return {}
+    forms = policy.forms
+    # A secret that starts before the cut is read whole, so that it is masked whole.
+    keep = policy.max_line_bytes + max((len(f) for f in forms), default=0)
+    data = wh.query_arrow(
+        f"SELECT source_file_id, line_no, error, substring(line, 1, {{keep:UInt64}}) AS head, length(line) AS bytes"
+        f" FROM {quote_identifier(parsed)} WHERE error != '' AND source_file_id IN {{ids:Array(UInt64)}}"
+        " ORDER BY source_file_id, line_no LIMIT {rows:UInt64} BY source_file_id",
+        {"keep": keep, "rows": policy.max_rows_per_file, "ids": list(names)})
+    if not data.num_rows:
+        return {}
+    file_ids = data.column("source_file_id").to_pylist()
+    sizes = data.column("bytes").to_pylist()
+    lines, reasons, flags = [], [], []
+    # Bytes, not text: a line is stored byte for byte, whatever its encoding.
+    for head, error, size in zip(data.column("head").cast(pa.large_binary()).to_pylist(),
+                                 data.column("error").cast(pa.large_binary()).to_pylist(), sizes):
+        line, in_line = mask_secrets(head, forms)
+        reason, in_reason = mask_secrets(error, forms, partial=6)
+        if size > policy.max_line_bytes:
+            line = line[:policy.max_line_bytes] + TRUNCATED % (policy.max_line_bytes, size)
+        lines.append(line)
+        reasons.append(reason)
+        flags.append(int(in_line or in_reason))
+    wh.insert_arrow(feed.quarantine_table, pa.table({
+        "file_name": pa.array([names[i] for i in file_ids], pa.string()),
+        "source_file_id": data.column("source_file_id"),
+        "line_no": data.column("line_no"),
+        "reason": pa.array(reasons, pa.large_binary()),
+        "line": pa.array(lines, pa.large_binary()),
+        "line_bytes": pa.array(sizes, pa.uint64()),
+        "secret_masked": pa.array(flags, pa.uint8()),
+        "quarantined_at": pa.array([loaded_at] * data.num_rows, pa.timestamp("us", tz="UTC")),
+    }))
+    kept: dict[int, tuple[int, int]] = {}
+    for file_id, flag in zip(file_ids, flags):
+        stored, masked = kept.get(file_id, (0, 0))
+        kept[file_id] = (stored + 1, masked + flag)
+    return kept
 
 
 def _parse(wh, feed: LandingFeed, fmt: str, lines: str, parsed: str, latest: datetime, **parameters) -> None:

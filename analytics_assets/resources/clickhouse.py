@@ -48,6 +48,11 @@ class Warehouse:
         self.embedded = embedded
         self._secrets = tuple(s for s in secrets if s)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets this client redacts from its errors (its DSN's password among them)."""
+        return self._secrets
+
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
         with self._redacted_errors():
             return self.client.command(sql, parameters=dict(parameters or {}))

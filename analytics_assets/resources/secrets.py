@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from collections.abc import Iterable, Sequence
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -50,3 +52,42 @@ def redact(text: str, *secrets: str | None) -> str:
             if encoded != secret:
                 text = text.replace(encoded, "***")
     return text
+
+
+MASK = b"***"
+
+
+def secret_forms(secrets: Iterable[str]) -> tuple[bytes, ...]:
+    """Each secret as it can appear in a line of a file, as UTF-8, longest first: itself,
+    URL-encoded (in a DSN or a query string) and JSON-escaped (inside a JSON string)."""
+    forms = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.update((secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1],
+                      json.dumps(secret, ensure_ascii=False)[1:-1]))
+    return tuple(sorted((f.encode() for f in forms if f), key=lambda f: (-len(f), f)))
+
+
+def mask_secrets(data: bytes, forms: Sequence[bytes], *, partial: int | None = None) -> tuple[bytes, bool]:
+    """`data` with every occurrence of each form replaced by `***`, and whether there was one.
+    With `partial`, also the start of a form (at least `partial` bytes) where a text was cut short
+    right after it: an excerpt of a value that ends inside a secret (`"<first 40 bytes>"`)."""
+    found = False
+    for form in forms:
+        if form in data:
+            data, found = data.replace(form, MASK), True
+    if partial:
+        for form in forms:
+            if len(form) <= partial:
+                continue
+            start = data.find(form[:partial])
+            while start >= 0:
+                end = start + partial
+                while end < len(data) and end - start < len(form) and data[end] == form[end - start]:
+                    end += 1
+                if end == len(data) or data[end:end + 1] in (b'"', b"'"):
+                    data, found = data[:start] + MASK + data[end:], True
+                    end = start + len(MASK)
+                start = data.find(form[:partial], end)
+    return data, found

@@ -177,3 +177,35 @@ def test_tableau_extracts_read_back_equal(sales, tmp_path):
         rows = conn.execute_list_query('SELECT "date", "total_orders", "net_revenue" FROM "Extract"."Extract"'
                                        ' ORDER BY "date"')
     assert [(r[0].to_date(), r[1], r[2]) for r in rows] == expected
+
+
+def test_the_bi_user_is_not_granted_the_landing_registries_and_quarantines_unless_configured(
+        clickhouse, tmp_path, monkeypatch):
+    """Partial revokes right after the database-wide GRANT, for every `*_files` and `*_quarantine`
+    table the landing feeds create; ANALYTICS_BI_READ_LANDING_TABLES=true leaves them granted."""
+    from analytics_assets.bi.assets import bi_readonly_access, landing_tables, readonly_access_sql
+    from analytics_assets.events.load import ensure_tables as ensure_event_tables
+    from analytics_assets.settings import SettingError
+    from analytics_assets.web.load import ensure_tables as ensure_web_tables
+
+    with clickhouse.get_client() as wh:
+        ensure_web_tables(wh, 0)
+        ensure_event_tables(wh, 0)
+        created = {name for (name,) in wh.rows("SELECT name FROM system.tables WHERE database = {db:String}"
+                                               " AND (name LIKE '%\\\\_files' OR name LIKE '%\\\\_quarantine')",
+                                               {"db": wh.database})}
+    assert created == set(landing_tables()) and len(created) == 4
+    sql = readonly_access_sql("analytics")
+    grant = sql.index("GRANT SELECT ON `analytics`.* TO `analytics_bi_reader`")
+    assert sql[grant + 1:grant + 5] == [f"REVOKE SELECT ON `analytics`.`{table}` FROM `analytics_bi_reader`"
+                                        for table in landing_tables()]
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
+    dg.materialize([bi_readonly_access], resources={"clickhouse": clickhouse})  # ClickHouse parses each one
+    assert "REVOKE SELECT ON `analytics`.`website_metrics_quarantine`" in (
+        tmp_path / "data" / "bi" / "readonly_access.sql").read_text()
+
+    monkeypatch.setenv("ANALYTICS_BI_READ_LANDING_TABLES", "true")
+    assert not any(statement.startswith("REVOKE") for statement in readonly_access_sql("analytics"))
+    monkeypatch.setenv("ANALYTICS_BI_READ_LANDING_TABLES", "sometimes")
+    with pytest.raises(SettingError, match="^ANALYTICS_BI_READ_LANDING_TABLES: 'sometimes' is not true or false"):
+        readonly_access_sql("analytics")
