@@ -14,7 +14,6 @@ import pyarrow as pa
 from pydantic import Field
 
 from analytics_assets.customers.clusters import FEATURES, LABELS, cluster_customers
-from analytics_assets.customers.clv import predict
 from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
@@ -119,6 +118,8 @@ def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, clickhous
         require_complete(wh, (SALES_FACT,))  # a part-applied fact: keep the previous model
         history = wh.query_arrow(sql_file(__file__, "customer_clv_history"), {"as_of": as_of})
         col = {name: history.column(name).to_numpy(zero_copy_only=False) for name in history.column_names}
+        from analytics_assets.customers.clv import predict  # scipy: imported by this step only
+
         result = predict(col["frequency"], col["recency"], col["T"], col["monetary_value"],
                          horizon_days=config.horizon_days, annual_discount_rate=config.annual_discount_rate,
                          step_days=config.step_days)

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.preprocessing import StandardScaler
 
 FEATURES = ("recency_days", "frequency", "monetary_value", "avg_order_value",
             "total_items_purchased", "categories_purchased")
@@ -27,6 +25,11 @@ class Clustering:
 
 
 def cluster_customers(features: dict[str, np.ndarray]) -> Clustering:
+    # scikit-learn takes seconds to import: only the step that clusters pays for it, not every
+    # process that loads the code location.
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.preprocessing import StandardScaler
+
     x = np.column_stack([np.nan_to_num(np.asarray(features[f], dtype=float)) for f in FEATURES])
     n = len(x)
     if n == 0:
