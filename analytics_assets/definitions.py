@@ -22,9 +22,12 @@ from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.sales.assets import mart_assets, sales_fact
 from analytics_assets.sales.checks import sales_checks
 from analytics_assets.sales.schedules import (
+    hourly_refresh_job,
+    hourly_refresh_schedule,
     sales_dashboard_after_ingest,
     sales_dashboard_hourly_schedule,
     sales_dashboard_job,
+    source_changed_refresh,
 )
 from analytics_assets.bi.assets import bi_assets, bi_job
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
@@ -75,9 +78,10 @@ def _smtp() -> SmtpResource:
 defs = dg.Definitions(
     assets=[*core_assets, *datamart_assets, *report_assets],
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
-    jobs=[ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
+    jobs=[hourly_refresh_job, ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
           web_analyses_job, events_job, funnels_job, bi_job, customer_360_job],
     schedules=[
+        hourly_refresh_schedule,
         ingest_hourly_schedule,
         ingest_reconcile_daily_schedule,
         sales_dashboard_hourly_schedule,
@@ -88,7 +92,7 @@ defs = dg.Definitions(
         *datamart_schedules,
         *report_schedules,
     ],
-    sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
+    sensors=[source_changed_sensor, source_changed_refresh, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
              events_landing_sensor, funnels_for_loaded_days, build_delivery_sensor(report_specs), run_failure_email,
              failure_alerts_due],
     resources={

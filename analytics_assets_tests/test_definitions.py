@@ -48,3 +48,18 @@ def test_the_package_itself_is_a_code_location():
                          check=True).stdout
     for job in ("ingest_job", "sales_dashboard_job", "customer_segmentation_job", "web_analytics_job", "bi_job"):
         assert job in out
+
+
+def test_the_hourly_refresh_is_one_job_from_the_replicas_to_customer_360():
+    """hourly_refresh_job: the hourly path in one run; the whole-table replica checks stay daily."""
+    job = defs.resolve_job_def("hourly_refresh_job")
+    assets = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert assets == {"raw_customers", "raw_products", "raw_sales", "sales_fact", "dashboard_daily_metrics",
+                      "dashboard_daily_breakdown", "dashboard_category_performance", "dashboard_regional_breakdown",
+                      "dashboard_yoy_comparison", "dashboard_top_customers", "dashboard_top_products", "customer_360"}
+    checks = {f"{c.asset_key.to_user_string()}:{c.name}" for c in job.asset_layer.asset_graph.asset_check_keys}
+    assert "raw_sales:source_keys_unique" in checks and "raw_sales:flagged_rows" in checks
+    assert "raw_sales:matches_source" not in checks and "raw_sales:orphan_keys" not in checks  # daily
+    assert "customer_360:reconciles_with_sales_fact" in checks
+    assert "hourly_refresh" in {s.name for s in defs.schedules}
+    assert "source_changed_refresh" in {s.name for s in defs.sensors}

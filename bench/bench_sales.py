@@ -1,15 +1,20 @@
 """Sales dashboard benchmark: the seed's way against this pipeline, same data, same run.
 
-Prints figures, asserts nothing. For each size:
+Prints figures, asserts nothing. First the code location's import time (this tree, and with
+`--base-tree` a checkout of an older commit for comparison). Then for each size:
   * the seed's way: its six PostgreSQL queries (CURRENT_DATE -> the logical date), pandas
     DataFrames, the JSON round trip through "XCom", `ALTER TABLE ... DELETE` and `insert_df`
     into ClickHouse; reported as SQL time and total;
   * this pipeline, through `dagster job execute` (`ingest_job`, then `sales_dashboard_job`), on
     a fresh embedded ClickHouse (full), then after `generate --activity` (incremental): wall time
-    of each command, process start included, and the sum of its steps (the refresh work).
+    of each command, process start included, and the sum of its steps (the refresh work);
+  * the hourly refresh as one command, `hourly_refresh_job` (replicas, sales_fact, the marts and
+    customer_360), after another hour of activity: wall time, steps (with and without
+    customer_360, which the two-command path does not build), peak RSS, and the rows PostgreSQL
+    read (pg_stat_user_tables, seq + index tuples of the three source tables).
 Each measured thing runs in its own process, so peak RSS is its own.
 
-    .venv/bin/python bench/bench_sales.py --sales 1000000 10000000
+    .venv/bin/python bench/bench_sales.py --sales 1000000 10000000 --base-tree ../wt-base
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+
+import os
+import time
+
+import psycopg
 
 from common import REPO, WORK, dagster_execute, fresh_database, job_env, start_server
 
@@ -85,14 +95,39 @@ def run_seed_way(dsn: str, ch: Path, as_of: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def import_seconds(tree: Path | None, runs: int = 3) -> float:
+    """Best of `runs`: a fresh `python -c "import analytics_assets.definitions"` (process start included)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree else dict(os.environ)
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import analytics_assets.definitions"], check=True, env=env, cwd="/",
+                       capture_output=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def source_rows_read(dsn: str) -> int:
+    """seq_tup_read + idx_tup_fetch over the three source tables (PostgreSQL's own count)."""
+    time.sleep(1.5)  # other backends flush their statistics about once a second
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return int(conn.execute("SELECT sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))"
+                                " FROM pg_stat_user_tables WHERE relname IN ('sales', 'customers', 'products')"
+                                ).fetchone()[0])
+
+
 def main() -> None:
     from analytics_assets.demo import generator
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--sales", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--base-tree", type=Path, help="a checkout of an older commit, for the import time")
     args = parser.parse_args()
+    print(f"import analytics_assets.definitions: {import_seconds(None):.2f} s"
+          + (f" (base tree: {import_seconds(args.base_tree):.2f} s)" if args.base_tree else ""), flush=True)
     server = start_server()
-    table = []
+    table, hourly_rows = [], []
     for sales in args.sales:
         print(f"{sales:,} sales:", flush=True)
         dsn = fresh_database(server, f"bench_sales_{sales}", customers=max(100, sales // 20), products=500,
@@ -114,12 +149,36 @@ def main() -> None:
                   f"peak {seed['peak_rss_mb']:.0f} MB); ours: steps {ours_work:.2f} s, dagster job execute x2 "
                   f"{ours_wall:.2f} s (peak {max(ingest['peak_rss_mb'], marts['peak_rss_mb']):.0f} MB)", flush=True)
             table.append((sales, phase, seed, ours_work, ours_wall, max(ingest["peak_rss_mb"], marts["peak_rss_mb"])))
+            if phase == "full":  # customer_360 (in the hourly job) needs the segments once
+                dagster_execute("customer_segmentation_job", env)
+        activity = generator.apply_activity(dsn, seed=2)
+        env["ANALYTICS_AS_OF"] = activity.window_end.isoformat()
+        seed = run_seed_way(dsn, WORK / f"ch_seed_{sales}", env["ANALYTICS_AS_OF"])
+        before = source_rows_read(dsn)
+        hourly = dagster_execute("hourly_refresh_job", env)
+        read = source_rows_read(dsn) - before
+        without_360 = hourly["steps"] - sum(v for k, v in hourly["by_step"].items() if k.startswith("customer_360"))
+        print(f"  hourly_refresh_job after another hour ({activity.new_sales:,} new sales, "
+              f"{activity.status_changes:,} status changes): wall {hourly['wall']:.2f} s, steps {hourly['steps']:.2f} s "
+              f"({without_360:.2f} s without customer_360), peak {hourly['peak_rss_mb']:.0f} MB, "
+              f"PostgreSQL read {read:,} rows; seed's SQL {seed['sql_seconds']:.2f} s", flush=True)
+        slowest = sorted(hourly["by_step"].items(), key=lambda kv: -kv[1])[:8]
+        print("    slowest steps: " + ", ".join(f"{k} {v:.2f}" for k, v in slowest), flush=True)
+        hourly_rows.append((sales, seed, hourly, without_360, read))
     print()
     print("| sales | phase | seed's way s (its SQL s) | ours: steps s | ratio | ours: `dagster job execute` x2 s | peak RSS MB seed / ours |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for sales, phase, seed, work, wall, peak in table:
         print(f"| {sales:,} | {phase} | {seed['seconds']:.2f} ({seed['sql_seconds']:.2f}) | {work:.2f} |"
               f" {seed['seconds'] / work:.1f}x | {wall:.2f} | {seed['peak_rss_mb']:.0f} / {peak:.0f} |")
+    print()
+    print("| sales | seed's way s (its SQL s) | hourly_refresh_job steps s (without customer_360) | work ratio"
+          " | `dagster job execute` wall s | wall / seed's SQL | peak RSS MB | PostgreSQL rows read |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for sales, seed, hourly, without_360, read in hourly_rows:
+        print(f"| {sales:,} | {seed['seconds']:.2f} ({seed['sql_seconds']:.2f}) | {hourly['steps']:.2f}"
+              f" ({without_360:.2f}) | {seed['seconds'] / hourly['steps']:.1f}x | {hourly['wall']:.2f}"
+              f" | {hourly['wall'] / seed['sql_seconds']:.2f} | {hourly['peak_rss_mb']:.0f} | {read:,} |")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def dagster_execute(job: str, env: dict) -> dict:
     wall = time.perf_counter() - started
     if proc.returncode != 0 or "RUN_SUCCESS" not in proc.stderr + proc.stdout:
         raise RuntimeError((proc.stdout + proc.stderr)[-3000:])
-    steps = sum(60 * float(m or 0) + float(v) / (1000 if unit == "ms" else 1)
-                for _, m, v, unit in STEP.findall(proc.stdout + proc.stderr))
+    by_step = {name: 60 * float(m or 0) + float(v) / (1000 if unit == "ms" else 1)
+               for name, m, v, unit in STEP.findall(proc.stdout + proc.stderr)}
     peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
-    return {"wall": wall, "steps": steps, "peak_rss_mb": peak_mb}
+    return {"wall": wall, "steps": sum(by_step.values()), "by_step": by_step, "peak_rss_mb": peak_mb}

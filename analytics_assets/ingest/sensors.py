@@ -21,13 +21,23 @@ def source_high_water_mark(postgres: PostgresResource) -> str | None:
     return value.isoformat() if value else None
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
-def source_changed_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
-    """Requests an ingest run each time the source's max(updated_at) moves past the last one seen."""
-    mark = source_high_water_mark(postgres)
-    if mark is None:
-        return dg.SkipReason("the source tables are empty")
-    if mark == context.cursor:
-        return dg.SkipReason(f"no source change since {mark}")
-    context.update_cursor(mark)
-    return dg.RunRequest(run_key=f"source-{mark}", tags={"analytics/source_high_water_mark": mark})
+def build_source_changed_sensor(name: str, job, description: str) -> dg.SensorDefinition:
+    """A sensor requesting `job` each time the source's max(updated_at) moves past the last one seen."""
+
+    @dg.sensor(name=name, job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+               description=description)
+    def source_changed(context: dg.SensorEvaluationContext, postgres: PostgresResource):
+        mark = source_high_water_mark(postgres)
+        if mark is None:
+            return dg.SkipReason("the source tables are empty")
+        if mark == context.cursor:
+            return dg.SkipReason(f"no source change since {mark}")
+        context.update_cursor(mark)
+        return dg.RunRequest(run_key=f"source-{mark}", tags={"analytics/source_high_water_mark": mark})
+
+    return source_changed
+
+
+source_changed_sensor = build_source_changed_sensor(
+    "source_changed_sensor", ingest_job,
+    "Requests an ingest run each time the source's max(updated_at) moves past the last one seen.")

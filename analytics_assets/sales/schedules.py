@@ -1,12 +1,39 @@
-"""When the dashboards refresh: hourly, and whenever an ingest run brought new data."""
+"""When the dashboards refresh: the hourly refresh (ingest to customer_360 in one run), and the
+separate jobs for manual use (sales_dashboard_job also whenever an ingest run brought new data)."""
 
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from analytics_assets.ingest.schedules import ingest_job, ingest_reconcile_job
+from analytics_assets.ingest.assets import INGEST_GROUP
+from analytics_assets.ingest.schedules import HOURLY_CHECKS, ingest_job, ingest_reconcile_job
+from analytics_assets.ingest.sensors import build_source_changed_sensor
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.sales.assets import SALES_GROUP
+
+CUSTOMER_360 = "customer_360"
+
+hourly_refresh_job = dg.define_asset_job(
+    "hourly_refresh_job",
+    selection=dg.AssetSelection.groups(INGEST_GROUP).without_checks() | HOURLY_CHECKS
+    | dg.AssetSelection.groups(SALES_GROUP) | dg.AssetSelection.assets(CUSTOMER_360),
+    description="The hourly refresh in one run (one process start, one engine open): the replicas with their "
+    "hourly checks, sales_fact, every dashboard datamart and customer_360. ingest_job, sales_dashboard_job "
+    "and customer_360_job stay for running a part by hand.",
+)
+
+hourly_refresh_schedule = dg.ScheduleDefinition(
+    name="hourly_refresh",
+    job=hourly_refresh_job,
+    cron_schedule="0 * * * *",
+    execution_timezone="UTC",
+    description="hourly_refresh_job at the top of every hour (its logical time is the tick).",
+)
+
+source_changed_refresh = build_source_changed_sensor(
+    "source_changed_refresh", hourly_refresh_job,
+    "Requests hourly_refresh_job each time the source's max(updated_at) moves past the last one seen "
+    "(PostgreSQL only is asked: the sensor never opens chDB).")
 
 sales_dashboard_job = dg.define_asset_job(
     "sales_dashboard_job",
