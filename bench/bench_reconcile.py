@@ -65,6 +65,10 @@ def sales_tuples_read(dsn: str) -> int:
                                 " FROM pg_stat_user_tables WHERE relname = 'sales'").fetchone()[0])
 
 
+def show(label: str, r: dict) -> None:
+    print(f"  {label}: {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()})}", flush=True)
+
+
 def step(dsn: str, ch: Path, *, tree: Path | None = None, **options) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)} if tree else dict(os.environ)
     before = sales_tuples_read(dsn)
@@ -78,15 +82,13 @@ def step(dsn: str, ch: Path, *, tree: Path | None = None, **options) -> dict:
     return {**result, "wall": wall, "pg_tuples_read": sales_tuples_read(dsn) - before}
 
 
-def diverge(dsn: str, share: float) -> int:
-    """Change `share` of the sales behind the watermark: new status and amount, updated_at set
-    back 30 days (a clock-skewed application)."""
+def diverge(dsn: str, every: int) -> int:
+    """Change one sale in `every` behind the watermark: new status and amount, updated_at set back
+    30 days (a clock-skewed application)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         return conn.execute(
             "UPDATE sales SET status = 'CANCELLED', total_amount = total_amount + 1,"
-            " updated_at = updated_at - interval '30 days'"
-            " WHERE sale_id IN (SELECT sale_id FROM sales TABLESAMPLE BERNOULLI (%s) REPEATABLE (7))",
-            (share * 100,)).rowcount
+            " updated_at = updated_at - interval '30 days' WHERE sale_id %% %s = 7", (every,)).rowcount
 
 
 def main() -> None:
@@ -114,19 +116,21 @@ def main() -> None:
     shutil.rmtree(ch, ignore_errors=True)
 
     rows = []
-    full = step(dsn, ch, full_resync=True)
-    rows.append(("full reload (3 replicas)", full))
-    same = step(dsn, ch, reconcile=True)
-    rows.append(("reconcile, nothing differs", same))
-    changed = diverge(dsn, 0.001)
-    differ = step(dsn, ch, reconcile=True)
-    rows.append((f"reconcile, 0.1% differs ({changed:,} sales changed)", differ))
-    again = step(dsn, ch, reconcile=True)
-    rows.append(("reconcile again (converged)", again))
+
+    def record(label: str, result: dict) -> None:
+        rows.append((label, result))
+        show(label, result)
+
+    record("full reload (3 replicas)", step(dsn, ch, full_resync=True))
+    record("reconcile, nothing differs", step(dsn, ch, reconcile=True))
+    changed = diverge(dsn, 1000)
+    record(f"reconcile, 0.1% differs ({changed:,} sales changed)", step(dsn, ch, reconcile=True))
+    record("reconcile again (converged)", step(dsn, ch, reconcile=True))
 
     # The hourly refresh, same replicas, same hour: this change twice (before and after the base
     # code, to even out the cache) and the code before it, each on its own copy.
-    copies = {label: WORK / f"ch_reconcile_{args.sales}_{label}" for label in ("this change", "before it", "this change again")}
+    copies = {label: WORK / f"ch_reconcile_{args.sales}_{label.replace(' ', '_')}"
+              for label in ("this change", "before it", "this change again")}
     for label, copy in copies.items():
         shutil.rmtree(copy, ignore_errors=True)
         if label == "before it":
@@ -134,13 +138,13 @@ def main() -> None:
                 continue
             step(dsn, copy, tree=args.base_tree, full_resync=True)  # its own schema, loaded by its own code
         else:
-            shutil.copytree(ch, copy)
+            shutil.copytree(ch, copy, symlinks=True)  # chDB's metadata links into its store, relatively
     activity = generator.apply_activity(dsn, seed=1)
     for label, copy in copies.items():
         if copy.exists():
             hourly = step(dsn, copy, tree=args.base_tree if label == "before it" else None)
-            rows.append((f"hourly refresh, {label} ({activity.new_sales:,} new sales, "
-                         f"{activity.status_changes:,} status changes)", hourly))
+            record(f"hourly refresh, {label} ({activity.new_sales:,} new sales, "
+                   f"{activity.status_changes:,} status changes)", hourly)
 
     print(f"\n| {args.sales:,} sales | wall s | work s | rows PostgreSQL read (reconcile's count / pg_stat) "
           f"| rows repaired | key ranges (differing) | peak RSS MB |")
