@@ -29,6 +29,7 @@ from analytics_assets.sales.schedules import (
 from analytics_assets.bi.assets import bi_assets, bi_job
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
+from analytics_assets.default_partition import with_default_partition
 from analytics_assets.events import load as event_tables
 from analytics_assets.events.assets import funnel_assets, product_event_retention, product_events
 from analytics_assets.events.schedules import (
@@ -100,7 +101,7 @@ defs = dg.Definitions(
     },
     # chDB is one process at a time: steps run in the run's own process, one after another.
     # Against a ClickHouse server, steps run in parallel processes.
-    executor=dg.in_process_executor
-    if settings.is_chdb(settings.clickhouse_dsn())
-    else dg.multiprocess_executor,
+    # A partitioned job run without a partition runs for the logical day (default_partition.py).
+    executor=with_default_partition(dg.in_process_executor
+                                    if settings.is_chdb(settings.clickhouse_dsn()) else dg.multiprocess_executor),
 )
