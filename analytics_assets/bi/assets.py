@@ -14,6 +14,7 @@ from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql, wr
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.marts import MARTS
+from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.identifiers import quote_identifier
 
 BI_GROUP = "bi"
@@ -57,6 +58,7 @@ def bi_view_sql(wh, table: str) -> str:
                       "unsigned integers cast to signed types those tools read.")
 def bi_views(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     with clickhouse.get_client() as wh:
+        require_complete(wh, EXTRACTED)  # a mart never built: name it and its job
         for table in EXTRACTED:
             wh.command(bi_view_sql(wh, table))
     return dg.MaterializeResult(metadata={"views": ", ".join(bi_view_name(t) for t in EXTRACTED)})
