@@ -24,6 +24,30 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR) or ".data").expanduser().resolve()
 
 
+DAGSTER_HOME = "DAGSTER_HOME"
+
+
+def dagster_home() -> Path:
+    """The project's Dagster instance: `$DAGSTER_HOME`, default `$ANALYTICS_DATA_DIR/dagster_home`."""
+    return Path(os.environ.get(DAGSTER_HOME) or data_dir() / "dagster_home").expanduser().resolve()
+
+
+def use_project_instance() -> Path:
+    """Point this process's Dagster at the project's instance (created with telemetry off and the
+    UI's first-visit modal dismissed), so that what our commands run shows in the UI."""
+    home = dagster_home()
+    os.environ[DAGSTER_HOME] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    nux = home / ".nux" / "nux.yaml"
+    if not nux.exists():
+        nux.parent.mkdir(exist_ok=True)
+        nux.write_text("seen: 1\n")
+    return home
+
+
 def default_clickhouse_dsn() -> str:
     return f"chdb://{data_dir() / 'clickhouse'}"
 

@@ -64,8 +64,7 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
 
     _drop_landing_files(as_of, _source_customers(dsn))
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(data / "dagster_home")))
-    _prepare_home(home)
+    home = settings.use_project_instance()
     # The data's own "now" is the logical time: the marts' windows end where the data does.
     _materialize_everything(full_resync, as_of)
     _print_summary(dsn, home, time.monotonic() - started)
@@ -108,18 +107,6 @@ def _drop_landing_files(as_of: datetime, customers: int) -> None:
             say(f"dropped {', '.join(hours)} into {folder}" if hours
                 else f"no whole hour since the last files in {folder}")
         marker.write_text(until.isoformat())
-
-
-def _prepare_home(home: Path) -> None:
-    """A local instance with telemetry off and the UI's first-visit modal already dismissed."""
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    nux = home / ".nux" / "nux.yaml"
-    if not nux.exists():
-        nux.parent.mkdir(exist_ok=True)
-        nux.write_text("seen: 1\n")
 
 
 def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
