@@ -204,6 +204,7 @@ def _print_summary(dsn: str, home: Path, seconds: float) -> None:
         for path in files:
             print(f"  {path}")
     print()
-    print(f"Done in {seconds:.0f} s. Open the Dagster UI on the same instance with:")
-    print(f"  DAGSTER_HOME={home} {settings.POSTGRES_DSN}={dsn} .venv/bin/dagster dev")
-    print("then http://127.0.0.1:3000 (asset graph, runs, checks, schedules).")
+    print(f"Done in {seconds:.0f} s. Open the Dagster UI on the same instance ({home}) with:")
+    print("  .venv/bin/analytics-assets dev")
+    print("then http://127.0.0.1:3000 (asset graph, runs, checks, schedules); Ctrl-C stops it.")
+    print('For dagster ... commands on this instance, first: eval "$(.venv/bin/analytics-assets env)"')
