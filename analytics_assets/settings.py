@@ -137,14 +137,26 @@ def _iso_date(name: str, default: str) -> str:
     return raw
 
 
+DEFINITIONS_DIR = "ANALYTICS_DEFINITIONS_DIR"
 DATAMARTS_DIR = "ANALYTICS_DATAMARTS_DIR"
 EXPORTS_DIR = "ANALYTICS_EXPORTS_DIR"
 
 
+def definitions_dir() -> Path:
+    """Your own datamart, report and funnel definitions: `$ANALYTICS_DEFINITIONS_DIR`, default
+    `./definitions`, a folder to keep under version control. Never under the data directory, which
+    `make clean` deletes."""
+    return Path(os.environ.get(DEFINITIONS_DIR) or "definitions").expanduser().resolve()
+
+
+def _definitions(variable: str, kind: str) -> Path:
+    raw = os.environ.get(variable)
+    return Path(raw).expanduser().resolve() if raw else definitions_dir() / kind
+
+
 def datamarts_dir() -> Path:
     """Where `analytics-assets datamart create` writes specs and the code location reads them."""
-    raw = os.environ.get(DATAMARTS_DIR)
-    return Path(raw).expanduser().resolve() if raw else data_dir() / "datamarts"
+    return _definitions(DATAMARTS_DIR, "datamarts")
 
 
 def exports_dir() -> Path:
@@ -159,8 +171,7 @@ SMTP = {name: f"ANALYTICS_SMTP_{name.upper()}" for name in ("host", "port", "use
 
 def reports_dir() -> Path:
     """Where report definitions (`*.yaml`) are read from."""
-    raw = os.environ.get(REPORTS_DIR)
-    return Path(raw).expanduser().resolve() if raw else data_dir() / "report_definitions"
+    return _definitions(REPORTS_DIR, "reports")
 
 
 def report_output_dir() -> Path:
@@ -198,5 +209,4 @@ def events_start_date() -> str:
 
 def funnels_dir() -> Path:
     """Where funnel definitions (`*.yaml`) are read from, beside the shipped examples."""
-    raw = os.environ.get(FUNNELS_DIR)
-    return Path(raw).expanduser().resolve() if raw else data_dir() / "funnels"
+    return _definitions(FUNNELS_DIR, "funnels")
