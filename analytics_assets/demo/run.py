@@ -57,10 +57,15 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
                                     as_of=as_of, dirty=dirty, progress=say)
         say(f"generated in {result.seconds:.1f} s")
     else:
-        say(f"source already has {existing:,} sales: adding one hour of activity (--regenerate starts over)")
-        activity = generator.apply_activity(dsn, seed=seed, progress=say)
-        as_of = activity.window_end
-        say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
+        say(f"source already has {existing:,} sales: adding up to an hour of activity, never past now "
+            "(--regenerate starts over)")
+        try:
+            activity = generator.apply_activity(dsn, seed=seed, progress=say)
+            as_of = activity.window_end
+            say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
+        except ValueError as exc:  # the data already reaches the wall clock
+            say(str(exc))
+            as_of = datetime.now(timezone.utc).replace(microsecond=0)
 
     _drop_landing_files(as_of, _source_customers(dsn))
 
