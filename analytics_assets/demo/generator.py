@@ -1,6 +1,6 @@
 """Deterministic demo and test data for the source (OLTP) PostgreSQL database.
 
-Why: the pipeline, its tests, the demo and the benchmarks need a sales database with the seed's
+Why: the pipeline, its tests, the demo and the benchmarks need a sales database with the original Airflow examples'
 shapes (customers in Enterprise/SMB/Consumer segments and sales regions, products in categories,
 sales with discounts, taxes and a status) at any size, and the same bytes for the same arguments so
 that results, screenshots and timings are reproducible. With `dirty=True` it also carries the bad

@@ -149,7 +149,7 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
             raise_on_error=False)
         web = defs.resolve_job_def("web_analytics_job").execute_in_process(
             instance=instance, run_config=logging, raise_on_error=False, tags={**tags, **last_days})
-        # The seed's monthly report for the last complete month (mailed only if SMTP is set up).
+        # The original Airflow examples' monthly report for the last complete month (mailed only if SMTP is set up).
         from analytics_assets.definitions import report_specs
 
         spec = next(s for s in report_specs if s.name == "monthly_sales_summary")
