@@ -128,8 +128,20 @@ def web_start_date() -> str:
     return _iso_date(WEB_START_DATE, "2024-01-01")
 
 
+def first_days_file() -> Path:
+    """Where the demo records the first day of the data it wrote, per start-date variable: the
+    partitions then start where the data does (no wall of empty days in the UI). A variable that
+    is set wins; the file goes with the data directory."""
+    return data_dir() / "first_days.json"
+
+
 def _iso_date(name: str, default: str) -> str:
-    raw = (os.environ.get(name) or default).strip()
+    raw = os.environ.get(name)
+    if not raw and first_days_file().exists():
+        import json
+
+        raw = json.loads(first_days_file().read_text()).get(name)
+    raw = (raw or default).strip()
     try:
         date.fromisoformat(raw)
     except ValueError:
