@@ -90,6 +90,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     regenerate=args.regenerate, dirty=args.dirty)
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    """The lines that point a shell's `dagster ...` at the project's instance and data:
+    `eval "$(.venv/bin/analytics-assets env)"`. Without DAGSTER_HOME, Dagster's commands run on a
+    throwaway instance the UI never sees."""
+    import shlex
+    from pathlib import Path
+
+    home = settings.use_project_instance()
+    lines = {settings.DATA_DIR: settings.data_dir(), settings.DAGSTER_HOME: home}
+    for name, value in lines.items():
+        print(f"export {name}={shlex.quote(str(value))}")
+    venv_bin = Path(sys.executable).parent
+    print(f'export PATH={shlex.quote(str(venv_bin))}:"$PATH"')
+    return 0
+
+
+def cmd_dev(dagster_args: list[str]) -> int:
+    """`dagster dev` on the project's instance that stops on Ctrl-C and SIGTERM, also when started
+    in the background: a shell starts background jobs with SIGINT ignored, and `dagster dev` maps
+    SIGTERM to SIGINT's handler, so both would be ignored (the daemon staying up)."""
+    import os
+    import signal
+    from pathlib import Path
+
+    settings.use_project_instance()
+    os.environ.setdefault(settings.DATA_DIR, str(settings.data_dir()))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)  # kept across exec: Python then installs its own handler
+    dagster = Path(sys.executable).with_name("dagster")
+    rest = list(dagster_args)
+    target = [] if any(a in rest for a in ("-m", "-f", "-w", "--module-name", "--python-file", "--workspace")) \
+        else ["-m", "analytics_assets.definitions"]
+    os.execv(dagster, [str(dagster), "dev", *target, *rest])
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analytics-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--regenerate", action="store_true",
                       help="regenerate the source data (default: generate once, then add an hour of activity)")
     demo.set_defaults(func=cmd_demo)
+
+    env = sub.add_parser("env", help="print the lines that point dagster ... at the project's instance: "
+                                     'eval "$(.venv/bin/analytics-assets env)"')
+    env.set_defaults(func=cmd_env)
+
+    dev = sub.add_parser("dev", add_help=False,
+                         help="dagster dev on the project's instance, stopping on Ctrl-C or SIGTERM "
+                              "(arguments go to dagster dev, e.g. -p 3000)")
+    dev.set_defaults(func=lambda _: cmd_dev([]))  # with arguments, main() passes them on as they are
 
     pg = sub.add_parser("postgres", help="the local PostgreSQL server under $ANALYTICS_DATA_DIR/postgres")
     pg.add_argument("action", choices=["start", "stop", "status"])
@@ -131,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dev"]:
+        return cmd_dev(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -32,6 +32,7 @@ from analytics_assets.sales.schedules import (
 from analytics_assets.bi.assets import bi_assets, bi_job
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
+from analytics_assets.default_partition import with_default_partition
 from analytics_assets.events import load as event_tables
 from analytics_assets.events.assets import funnel_assets, product_event_retention, product_events
 from analytics_assets.events.schedules import (
@@ -42,6 +43,7 @@ from analytics_assets.events.schedules import (
     funnels_job,
 )
 from analytics_assets.operations.alerts import failure_alerts_due, run_failure_email
+from analytics_assets.operations.automation import automation_sensor
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
@@ -94,7 +96,7 @@ defs = dg.Definitions(
     ],
     sensors=[source_changed_sensor, source_changed_refresh, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
              events_landing_sensor, funnels_for_loaded_days, build_delivery_sensor(report_specs), run_failure_email,
-             failure_alerts_due],
+             failure_alerts_due, automation_sensor],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "smtp": _smtp(),
@@ -104,7 +106,7 @@ defs = dg.Definitions(
     },
     # chDB is one process at a time: steps run in the run's own process, one after another.
     # Against a ClickHouse server, steps run in parallel processes.
-    executor=dg.in_process_executor
-    if settings.is_chdb(settings.clickhouse_dsn())
-    else dg.multiprocess_executor,
+    # A partitioned job run without a partition runs for the logical day (default_partition.py).
+    executor=with_default_partition(dg.in_process_executor
+                                    if settings.is_chdb(settings.clickhouse_dsn()) else dg.multiprocess_executor),
 )

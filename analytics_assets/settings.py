@@ -24,6 +24,30 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR) or ".data").expanduser().resolve()
 
 
+DAGSTER_HOME = "DAGSTER_HOME"
+
+
+def dagster_home() -> Path:
+    """The project's Dagster instance: `$DAGSTER_HOME`, default `$ANALYTICS_DATA_DIR/dagster_home`."""
+    return Path(os.environ.get(DAGSTER_HOME) or data_dir() / "dagster_home").expanduser().resolve()
+
+
+def use_project_instance() -> Path:
+    """Point this process's Dagster at the project's instance (created with telemetry off and the
+    UI's first-visit modal dismissed), so that what our commands run shows in the UI."""
+    home = dagster_home()
+    os.environ[DAGSTER_HOME] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    nux = home / ".nux" / "nux.yaml"
+    if not nux.exists():
+        nux.parent.mkdir(exist_ok=True)
+        nux.write_text("seen: 1\n")
+    return home
+
+
 def default_clickhouse_dsn() -> str:
     return f"chdb://{data_dir() / 'clickhouse'}"
 
@@ -104,8 +128,20 @@ def web_start_date() -> str:
     return _iso_date(WEB_START_DATE, "2024-01-01")
 
 
+def first_days_file() -> Path:
+    """Where the demo records the first day of the data it wrote, per start-date variable: the
+    partitions then start where the data does (no wall of empty days in the UI). A variable that
+    is set wins; the file goes with the data directory."""
+    return data_dir() / "first_days.json"
+
+
 def _iso_date(name: str, default: str) -> str:
-    raw = (os.environ.get(name) or default).strip()
+    raw = os.environ.get(name)
+    if not raw and first_days_file().exists():
+        import json
+
+        raw = json.loads(first_days_file().read_text()).get(name)
+    raw = (raw or default).strip()
     try:
         date.fromisoformat(raw)
     except ValueError:
@@ -113,14 +149,26 @@ def _iso_date(name: str, default: str) -> str:
     return raw
 
 
+DEFINITIONS_DIR = "ANALYTICS_DEFINITIONS_DIR"
 DATAMARTS_DIR = "ANALYTICS_DATAMARTS_DIR"
 EXPORTS_DIR = "ANALYTICS_EXPORTS_DIR"
 
 
+def definitions_dir() -> Path:
+    """Your own datamart, report and funnel definitions: `$ANALYTICS_DEFINITIONS_DIR`, default
+    `./definitions`, a folder to keep under version control. Never under the data directory, which
+    `make clean` deletes."""
+    return Path(os.environ.get(DEFINITIONS_DIR) or "definitions").expanduser().resolve()
+
+
+def _definitions(variable: str, kind: str) -> Path:
+    raw = os.environ.get(variable)
+    return Path(raw).expanduser().resolve() if raw else definitions_dir() / kind
+
+
 def datamarts_dir() -> Path:
     """Where `analytics-assets datamart create` writes specs and the code location reads them."""
-    raw = os.environ.get(DATAMARTS_DIR)
-    return Path(raw).expanduser().resolve() if raw else data_dir() / "datamarts"
+    return _definitions(DATAMARTS_DIR, "datamarts")
 
 
 def exports_dir() -> Path:
@@ -135,8 +183,7 @@ SMTP = {name: f"ANALYTICS_SMTP_{name.upper()}" for name in ("host", "port", "use
 
 def reports_dir() -> Path:
     """Where report definitions (`*.yaml`) are read from."""
-    raw = os.environ.get(REPORTS_DIR)
-    return Path(raw).expanduser().resolve() if raw else data_dir() / "report_definitions"
+    return _definitions(REPORTS_DIR, "reports")
 
 
 def report_output_dir() -> Path:
@@ -174,8 +221,7 @@ def events_start_date() -> str:
 
 def funnels_dir() -> Path:
     """Where funnel definitions (`*.yaml`) are read from, beside the shipped examples."""
-    raw = os.environ.get(FUNNELS_DIR)
-    return Path(raw).expanduser().resolve() if raw else data_dir() / "funnels"
+    return _definitions(FUNNELS_DIR, "funnels")
 
 
 # Landing folders (issue 20): what the quarantine keeps of a bad row, and who else may read it.

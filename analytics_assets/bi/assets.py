@@ -2,6 +2,7 @@
 provisioning, under $ANALYTICS_DATA_DIR/bi/."""
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql, wr
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.marts import MARTS
+from analytics_assets.warehouse.guards import missing_table_message, require_complete
 from analytics_assets.warehouse.identifiers import quote_identifier
 
 BI_GROUP = "bi"
@@ -57,6 +59,7 @@ def bi_view_sql(wh, table: str) -> str:
                       "unsigned integers cast to signed types those tools read.")
 def bi_views(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     with clickhouse.get_client() as wh:
+        require_complete(wh, EXTRACTED)  # a mart never built: name it and its job
         for table in EXTRACTED:
             wh.command(bi_view_sql(wh, table))
     return dg.MaterializeResult(metadata={"views": ", ".join(bi_view_name(t) for t in EXTRACTED)})
@@ -112,15 +115,20 @@ def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHou
     end = resolve_as_of(context)  # the panels are tried over the 30 days before the run's logical time
     failures, waiting = [], []
     with clickhouse.get_client() as wh:
+        require_complete(wh, EXTRACTED)  # the marts and segments: a job run too early names what to run
         for _, panels in DASHBOARDS.values():
             for panel in panels:
                 try:
                     wh.rows(expand_macros(panel_sql(panel), end - timedelta(days=30), end))
                 except Exception as exc:  # the panel's name and the server's reason
-                    reason = f"{panel.title}: {str(exc).splitlines()[0][:300]}"
                     # A table another job builds (the funnels before any event file landed) is not
                     # there yet: the panel is written and fills in once it is. Anything else is a bug.
-                    (waiting if "UNKNOWN_TABLE" in str(exc) else failures).append(reason)
+                    reason = f"{panel.title}: {str(exc).splitlines()[0][:300]}"
+                    if "UNKNOWN_TABLE" not in str(exc):
+                        failures.append(reason)
+                        continue
+                    table = re.search(r"(?:identifier|Table \w+\.)\W?(\w+)", str(exc))
+                    waiting.append(f"{panel.title}: {missing_table_message(wh, table[1])}" if table else reason)
     if failures:
         raise dg.Failure("Grafana panels whose SQL does not run: " + "; ".join(failures))
     for reason in waiting:

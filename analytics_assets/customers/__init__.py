@@ -1,1 +1,1 @@
-"""The seed's Example 2: RFM, behaviour clusters, CLV and customer segments, daily."""
+"""The original Airflow examples' Example 2: RFM, behaviour clusters, CLV and customer segments, daily."""

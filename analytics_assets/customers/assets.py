@@ -35,7 +35,7 @@ CLV_SEGMENTS = ("Low Value", "Medium Value", "High Value", "Very High Value")
 customer_rfm = build_sql_table_asset(SqlTable(
     name="customer_rfm",
     description="Recency, frequency and monetary value over the 365 days before the logical time, with "
-    "quintile scores and the seed's RFM segment labels.",
+    "quintile scores and the original Airflow examples' RFM segment labels.",
     sql_dir=HERE, group=CUSTOMERS_GROUP, stale_after=DAILY_STALE_AFTER, deps=(SALES_FACT,),
     gates=(
         unique_key("customer_id"),
@@ -61,8 +61,8 @@ def _write(wh, table: str, definition: str, data: pa.Table) -> None:
     deps=["customer_rfm"],
     kinds={"clickhouse", "scikit-learn"},
     pool=clickhouse_pool(),
-    description="K-Means (k=5, fixed seed) on the seed's six standardized RFM features, labelled by the "
-    "seed's rules (VIP/Frequent/Active/Dormant/Regular). MiniBatchKMeans past 200k customers.",
+    description="K-Means (k=5, fixed seed) on the original Airflow examples' six standardized RFM features, labelled by "
+    "their rules (VIP/Frequent/Active/Dormant/Regular). MiniBatchKMeans past 200k customers.",
 )
 def customer_behavior_clusters(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     started = time.monotonic()
@@ -219,7 +219,7 @@ SEGMENT_GATES = (
 
 customer_segments = build_sql_table_asset(SqlTable(
     name="customer_segments",
-    description="The seed's customer segments: RFM, behaviour cluster, the seed's simple CLV and the "
+    description="The original Airflow examples' customer segments: RFM, behaviour cluster, the original Airflow examples' simple CLV and the "
     "BG/NBD + Gamma-Gamma CLV, one row per customer active in the last 365 days.",
     sql_dir=HERE, group=CUSTOMERS_GROUP, stale_after=DAILY_STALE_AFTER,
     deps=("customer_rfm", "customer_behavior_clusters", "customer_clv", "raw_customers"),

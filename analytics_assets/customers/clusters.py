@@ -1,5 +1,5 @@
-"""Behaviour clusters: the seed's six RFM features, standardized, K-Means with k=5 and a fixed
-seed, labelled by the seed's rules. Pure numpy/scikit-learn: the only step that needs Python."""
+"""Behaviour clusters: the original Airflow examples' six RFM features, standardized, K-Means with k=5 and a fixed
+seed, labelled by the original Airflow examples' rules. Pure numpy/scikit-learn: the only step that needs Python."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def cluster_customers(features: dict[str, np.ndarray]) -> Clustering:
     elif n > MINIBATCH_ABOVE:
         cluster = MiniBatchKMeans(n_clusters=k, random_state=SEED, n_init="auto", batch_size=8192).fit_predict(scaled)
     else:
-        # One k-means++ start (scikit-learn's "auto"), not the seed's ten: measured at 165k customers
+        # One k-means++ start (scikit-learn's "auto"), not the original Airflow examples' ten: measured at 165k customers
         # it is ~5x faster, and the fixed seed keeps it deterministic.
         cluster = KMeans(n_clusters=k, random_state=SEED, n_init="auto").fit_predict(scaled)
     return Clustering(cluster.astype(np.uint8), label_clusters(features, cluster, k), k, note)
@@ -64,7 +64,7 @@ def _distinct_rows_up_to(x: np.ndarray, limit: int) -> int:
 
 
 def label_clusters(features: dict[str, np.ndarray], cluster: np.ndarray, k: int) -> np.ndarray:
-    """The seed's rules, on each cluster's means against the whole population's quartiles."""
+    """The original Airflow examples' rules, on each cluster's means against the whole population's quartiles."""
     recency = np.nan_to_num(np.asarray(features["recency_days"], dtype=float))
     frequency = np.nan_to_num(np.asarray(features["frequency"], dtype=float))
     monetary = np.nan_to_num(np.asarray(features["monetary_value"], dtype=float))

@@ -1,6 +1,6 @@
 """Per-customer CLV from the BG/NBD and Gamma-Gamma models, in days.
 
-The seed's CLV (average order value x purchases per year x 3) ignores that customers leave and
+The original Airflow examples' CLV (average order value x purchases per year x 3) ignores that customers leave and
 that a 3-year-old promise is worth less than today's; here purchases over the horizon come from
 BG/NBD (with the probability the customer is still alive), the value per purchase from
 Gamma-Gamma (shrunk towards the population mean for customers with few repeats), discounted

@@ -1,6 +1,6 @@
 """Customer lifetime value: BG/NBD purchase counts and Gamma-Gamma spend, fitted by maximum likelihood.
 
-Why: a statistically sound CLV instead of the seed's back-of-envelope (order value x order rate x years):
+Why: a statistically sound CLV instead of the original Airflow examples' back-of-envelope (order value x order rate x years):
 customers leave without telling us, and a few orders are a noisy guide to their true rate and spend.
 
 Papers: BG/NBD, Fader, Hardie & Lee (2005), "'Counting your customers' the easy way", Marketing Science

@@ -1,4 +1,4 @@
--- Each active customer's K-Means cluster and the seed's label for it.
+-- Each active customer's K-Means cluster and the original Airflow examples' label for it.
 CREATE TABLE $target
 (
     customer_id       Int64,

@@ -1,7 +1,7 @@
--- RFM per customer over the 365 days before the logical time (the seed's calculate_rfm_metrics,
+-- RFM per customer over the 365 days before the logical time (the original Airflow examples' calculate_rfm_metrics,
 -- in ClickHouse): customers with at least one COMPLETED sale in the window. Scores never crash
--- on ties (the seed's pd.qcut on recency did): recency ties share a score; frequency and
--- monetary are equal-size quintiles with ties broken by customer_id, as the seed's
+-- on ties (the original Airflow examples' pd.qcut on recency did): recency ties share a score; frequency and
+-- monetary are equal-size quintiles with ties broken by customer_id, as the original Airflow examples'
 -- rank(method='first') intended, but deterministic.
 CREATE TABLE $target
 (

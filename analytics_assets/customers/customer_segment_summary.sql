@@ -1,4 +1,4 @@
--- The seed's customer_segment_summary, per RFM segment.
+-- The original Airflow examples' customer_segment_summary, per RFM segment.
 CREATE TABLE $target
 (
     rfm_segment      LowCardinality(String),

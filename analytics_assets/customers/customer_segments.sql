@@ -1,5 +1,5 @@
--- The seed's customer_segments: RFM, behaviour cluster, the seed's simple 3-year CLV and its
--- quartile segment (rank-based: the seed's pd.qcut crashed on tied values), plus the
+-- The original Airflow examples' customer_segments: RFM, behaviour cluster, the original Airflow examples' simple 3-year CLV and its
+-- quartile segment (rank-based: the original Airflow examples' pd.qcut crashed on tied values), plus the
 -- BG/NBD + Gamma-Gamma model's columns (NULL when the model could not be fitted: a check says
 -- so). One row per customer with a COMPLETED sale in the 365-day window.
 -- The CLV quartile window sorts only the narrow `simple` rows (same inner joins, so the same rows

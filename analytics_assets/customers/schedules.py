@@ -1,4 +1,4 @@
-"""Segments are rebuilt every morning (the seed's 02:00), for the tick's logical time."""
+"""Segments are rebuilt every morning (the original Airflow examples' 02:00), for the tick's logical time."""
 
 import dagster as dg
 

@@ -108,10 +108,10 @@ def gates(spec: DatamartSpec) -> tuple[Gate, ...]:
 def refresh(wh, spec: DatamartSpec, params: dict, results: list) -> None:
     """Build aside, gate, swap in (`EXCHANGE TABLES`): readers see the old version until the new
     one is complete and checked, and keep it if anything fails."""
+    require_complete(wh, spec.tables)  # a missing source names its job; a part-applied one keeps ours
     problems = verify(wh, spec, params)
     if problems:
         raise ValueError(f"{spec.source or spec.name}: " + "; ".join(f"{f}: {m}" for f, m in problems))
-    require_complete(wh, spec.tables)  # a part-applied source: keep the previous version
     columns = query_columns(wh, spec, params)
 
     def build(staging: str) -> None:

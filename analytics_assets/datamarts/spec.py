@@ -1,6 +1,6 @@
-"""Datamart spec files: the seed's REST payload, as YAML, validated field by field.
+"""Datamart spec files: the original Airflow examples' REST payload, as YAML, validated field by field.
 
-A spec is one YAML file named after the datamart. Its fields are the seed's payload fields
+A spec is one YAML file named after the datamart. Its fields are the original Airflow examples' payload fields
 (`name`, `type`, `refresh_strategy`, `refresh_schedule`, `query`, `description`, `indexes`) plus
 `refresh_mode`, `owners`, `partition_by`, `checks` and `excel`. What each means is in
 README.md ("Declarative datamarts"). Validation here is static (no database); the CLI adds
@@ -74,7 +74,7 @@ class DatamartSpec:
         return self.type != "view"
 
     def to_yaml(self) -> str:
-        """The spec as a file: the seed's field names, only what differs from the defaults."""
+        """The spec as a file: the original Airflow examples' field names, only what differs from the defaults."""
         data: dict = {"name": self.name, "type": self.type, "refresh_strategy": self.refresh_strategy}
         if self.refresh_schedule:
             data["refresh_schedule"] = self.refresh_schedule
@@ -206,7 +206,7 @@ def parse_spec(data, *, source: str) -> DatamartSpec:
 
 
 def _indexes(value, problems, identifiers) -> tuple[tuple[str, ...], tuple[SkipIndex, ...]]:
-    """The seed's `indexes` (a list of columns: the sort key), or {sort_key: [...], skip: [...]}."""
+    """The original Airflow examples' `indexes` (a list of columns: the sort key), or {sort_key: [...], skip: [...]}."""
     if value is None or isinstance(value, (list, str)):
         return identifiers("indexes", value, what="sort key column"), ()
     if not isinstance(value, dict) or set(value) - {"sort_key", "skip"}:

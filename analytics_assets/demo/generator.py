@@ -1,6 +1,6 @@
 """Deterministic demo and test data for the source (OLTP) PostgreSQL database.
 
-Why: the pipeline, its tests, the demo and the benchmarks need a sales database with the seed's
+Why: the pipeline, its tests, the demo and the benchmarks need a sales database with the original Airflow examples'
 shapes (customers in Enterprise/SMB/Consumer segments and sales regions, products in categories,
 sales with discounts, taxes and a status) at any size, and the same bytes for the same arguments so
 that results, screenshots and timings are reproducible. With `dirty=True` it also carries the bad
@@ -261,21 +261,24 @@ def generate(dsn: str, *, customers: int, products: int, sales: int, seed: int, 
     return GenerateResult(customers, products, sales, dirty_rows, time.perf_counter() - started)
 
 
-def apply_activity(dsn: str, *, seed: int, progress: Progress = None) -> ActivityResult:
-    """Play one hour of activity after the newest `updated_at` T: new sales (~1% of the current
-    count), status changes on recent sales and a few customers moving, all with `updated_at` in
-    (T, T + 1h]. Deterministic given the seed and the database's contents."""
+def apply_activity(dsn: str, *, seed: int, progress: Progress = None, now: datetime | None = None
+                   ) -> ActivityResult:
+    """Play up to one hour of activity after the newest `updated_at` T, never past `now` (default:
+    the wall clock): new sales at the rate of the week before T, status changes on recent sales and
+    a few customers moving, all with `updated_at` in (T, min(T + 1h, now)]. Deterministic given the
+    seed, the database's contents and the window."""
     say = progress or (lambda message: None)
+    now = now or datetime.now(timezone.utc)
     with _connect(dsn) as conn:
         state = _DatabaseState.read(conn)
-        window = _Window.after(state.newest_update_us)
+        window = _Window.after(state.newest_update_us, now)
         rng = np.random.default_rng([seed, state.newest_update_us % 2**63, state.max_sale_id, state.sales])
         new = _new_sales(conn, rng, state, window)
         _copy_binary(conn, "sales", _SALES_COLUMNS, iter([new]))
         changes = _status_changes(conn, rng, state, window)
         moves = _customer_moves(conn, rng, window)
         conn.commit()
-    say(f"activity {window.start:%Y-%m-%d %H:%M:%S}+1h: {len(new['sale_id']):,} new sales, "
+    say(f"activity {window.start:%Y-%m-%d %H:%M:%S} .. {window.end:%H:%M:%S}: {len(new['sale_id']):,} new sales, "
         f"{changes:,} status changes, {moves} customers moved")
     return ActivityResult(len(new["sale_id"]), changes, window.start, window.end)
 
@@ -812,7 +815,7 @@ class _DatabaseState:
 
 @dataclass(frozen=True)
 class _Window:
-    """(start, end] = (T, T + 1h]; whole seconds first_s..last_s lie inside it."""
+    """(start, end] = (T, min(T + 1h, now)]; whole seconds first_s..last_s lie inside it."""
 
     start: datetime
     end: datetime
@@ -820,9 +823,13 @@ class _Window:
     last_s: int
 
     @classmethod
-    def after(cls, newest_us: int) -> "_Window":
+    def after(cls, newest_us: int, now: datetime) -> "_Window":
         epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-        end_us = newest_us + 3_600_000_000
+        now_us = (now - epoch) // timedelta(microseconds=1)
+        if now_us < newest_us + 2_000_000:
+            raise ValueError(f"the source's newest change ({epoch + timedelta(microseconds=newest_us):%Y-%m-%d %H:%M:%S}"
+                             " UTC) is not before now: no activity to add yet")
+        end_us = min(newest_us + 3_600_000_000, now_us)
         return cls(epoch + timedelta(microseconds=newest_us), epoch + timedelta(microseconds=end_us),
                    newest_us // 1_000_000 + 1, end_us // 1_000_000)
 
@@ -855,9 +862,12 @@ def _recent_buyers(conn: psycopg.Connection, limit: int) -> dict[str, np.ndarray
 
 def _new_sales(conn: psycopg.Connection, rng: np.random.Generator, state: _DatabaseState,
                window: _Window) -> dict[str, np.ndarray]:
-    """~1% of the current sales count, placed in the window; most COMPLETED minutes later (when
-    that is still inside the window), the others PENDING."""
-    n = max(1, int(rng.binomial(state.sales, 0.01)))
+    """As many sales as the week before the window had in as long (at least one), placed in the
+    window; most COMPLETED minutes later (when that is still inside the window), the others PENDING."""
+    week = conn.execute("SELECT count(*) FROM sales WHERE sale_date >= %(t)s::timestamptz - interval '7 days'"
+                        " AND sale_date < %(t)s", {"t": window.start}).fetchone()[0]
+    hours = (window.end - window.start) / timedelta(hours=1)
+    n = max(1, int(rng.poisson(week / (7 * 24) * hours)))
     source = _recent_buyers(conn, max(5_000, 2 * n))
     pick = rng.integers(0, len(source["customer_id"]), n)
     sale_s = window.seconds(rng, n)

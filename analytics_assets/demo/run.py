@@ -57,22 +57,26 @@ def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
                                     as_of=as_of, dirty=dirty, progress=say)
         say(f"generated in {result.seconds:.1f} s")
     else:
-        say(f"source already has {existing:,} sales: adding one hour of activity (--regenerate starts over)")
-        activity = generator.apply_activity(dsn, seed=seed, progress=say)
-        as_of = activity.window_end
-        say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
+        say(f"source already has {existing:,} sales: adding up to an hour of activity, never past now "
+            "(--regenerate starts over)")
+        try:
+            activity = generator.apply_activity(dsn, seed=seed, progress=say)
+            as_of = activity.window_end
+            say(f"{activity.new_sales:,} new sales, {activity.status_changes:,} status changes")
+        except ValueError as exc:  # the data already reaches the wall clock
+            say(str(exc))
+            as_of = datetime.now(timezone.utc).replace(microsecond=0)
 
-    _drop_landing_files(as_of, _source_customers(dsn))
+    new_history = _drop_landing_files(as_of, _source_customers(dsn))
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(data / "dagster_home")))
-    _prepare_home(home)
+    home = settings.use_project_instance()
     # The data's own "now" is the logical time: the marts' windows end where the data does.
-    _materialize_everything(full_resync, as_of)
+    _materialize_everything(full_resync, as_of, new_history)
     _print_summary(dsn, home, time.monotonic() - started)
     return 0
 
 
-def _drop_landing_files(as_of: datetime, customers: int) -> None:
+def _drop_landing_files(as_of: datetime, customers: int) -> set[str]:
     """Web metric and product event files into their landing folders, as live producers would:
     history the first time (400 days of metrics, 90 of events), then a file per whole hour since
     the last run. Files never run ahead of the wall clock (a point in the future is refused), even
@@ -90,6 +94,8 @@ def _drop_landing_files(as_of: datetime, customers: int) -> None:
                    lambda folder, hour: event_files.write_hour(folder, hour, customers=customers)),
     }
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start_dates = {"web": (settings.WEB_START_DATE, 400), "events": (settings.EVENTS_START_DATE, 90)}
+    new_history = set()
     for kind, (history, write_history, write_hour) in feeds.items():
         folder = settings.landing_dir(kind)
         marker = folder / ".demo-files-until"
@@ -97,6 +103,9 @@ def _drop_landing_files(as_of: datetime, customers: int) -> None:
             until = min(as_of.replace(minute=0, second=0, microsecond=0), now)
             say(f"writing {history} into {folder} ...")
             say(f"{len(write_history(folder, until))} files")
+            variable, days = start_dates[kind]  # the daily partitions start with the history
+            _record_first_day(variable, (until - timedelta(days=days)).date().isoformat())
+            new_history.add(kind)
         elif not marker.exists():  # files from elsewhere: new ones from the next whole hour on
             until = now
         else:
@@ -108,25 +117,24 @@ def _drop_landing_files(as_of: datetime, customers: int) -> None:
             say(f"dropped {', '.join(hours)} into {folder}" if hours
                 else f"no whole hour since the last files in {folder}")
         marker.write_text(until.isoformat())
+    return new_history
 
 
-def _prepare_home(home: Path) -> None:
-    """A local instance with telemetry off and the UI's first-visit modal already dismissed."""
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    nux = home / ".nux" / "nux.yaml"
-    if not nux.exists():
-        nux.parent.mkdir(exist_ok=True)
-        nux.write_text("seen: 1\n")
+def _record_first_day(variable: str, day: str) -> None:
+    """settings.first_days_file: the partitions of every process on this data directory start there."""
+    import json
+
+    path = settings.first_days_file()
+    days = json.loads(path.read_text()) if path.exists() else {}
+    days[variable] = day
+    path.write_text(json.dumps(days, indent=1) + "\n")
 
 
-def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
-    """Every asset and check through Dagster: events_job (new event files, the last two weeks of
-    funnels, retention), the unpartitioned graph in one run (customer_360 then sees the events),
-    web_analytics_job (new metric files, the last two weeks of web analyses), the monthly report,
-    and the BI feeds."""
+def _materialize_everything(full_resync: bool, as_of: datetime, new_history: set[str]) -> None:
+    """Every asset and check through Dagster: events_job (new event files, the funnels of every
+    day of a new history, else of yesterday and today; retention), the unpartitioned graph in one
+    run (customer_360 then sees the events), web_analytics_job (new metric files, the web analyses
+    likewise), the monthly report, and the BI feeds. Every partition of the data is then built."""
     from datetime import timedelta
 
     import dagster as dg
@@ -146,18 +154,21 @@ def _materialize_everything(full_resync: bool, as_of: datetime) -> None:
     logging = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     tags = {"analytics/trigger": "demo", AS_OF_TAG: as_of.isoformat()}
     say(f"materializing every asset and check through Dagster (logical time {as_of.isoformat()}) ...")
-    first_day = (as_of - timedelta(days=13)).date().isoformat()
-    last_days = {"dagster/asset_partition_range_start": first_day,
-                 "dagster/asset_partition_range_end": as_of.date().isoformat()}
+    def days(kind: str, start: str) -> dict:
+        first = start if kind in new_history else max(start, (as_of - timedelta(days=1)).date().isoformat())
+        return {"dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": as_of.date().isoformat()}
     with dg.DagsterInstance.get() as instance:
         events = defs.resolve_job_def("events_job").execute_in_process(
-            instance=instance, run_config=logging, raise_on_error=False, tags={**tags, **last_days})
+            instance=instance, run_config=logging, raise_on_error=False,
+            tags={**tags, **days("events", settings.events_start_date())})
         main = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             instance=instance, asset_selection=list(keys), run_config={"ops": ops, **logging}, tags=tags,
             raise_on_error=False)
         web = defs.resolve_job_def("web_analytics_job").execute_in_process(
-            instance=instance, run_config=logging, raise_on_error=False, tags={**tags, **last_days})
-        # The seed's monthly report for the last complete month (mailed only if SMTP is set up).
+            instance=instance, run_config=logging, raise_on_error=False,
+            tags={**tags, **days("web", settings.web_start_date())})
+        # The original Airflow examples' monthly report for the last complete month (mailed only if SMTP is set up).
         from analytics_assets.definitions import report_specs
 
         spec = next(s for s in report_specs if s.name == "monthly_sales_summary")
@@ -217,6 +228,7 @@ def _print_summary(dsn: str, home: Path, seconds: float) -> None:
         for path in files:
             print(f"  {path}")
     print()
-    print(f"Done in {seconds:.0f} s. Open the Dagster UI on the same instance with:")
-    print(f"  DAGSTER_HOME={home} {settings.POSTGRES_DSN}={dsn} .venv/bin/dagster dev")
-    print("then http://127.0.0.1:3000 (asset graph, runs, checks, schedules).")
+    print(f"Done in {seconds:.0f} s. Open the Dagster UI on the same instance ({home}) with:")
+    print("  .venv/bin/analytics-assets dev")
+    print("then http://127.0.0.1:3000 (asset graph, runs, checks, schedules); Ctrl-C stops it.")
+    print('For dagster ... commands on this instance, first: eval "$(.venv/bin/analytics-assets env)"')

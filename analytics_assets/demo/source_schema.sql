@@ -1,4 +1,4 @@
--- The source (OLTP) schema: the seed's tables and columns plus updated_at on each.
+-- The source (OLTP) schema: the original Airflow examples' tables and columns plus updated_at on each.
 -- No foreign keys: real exports carry orphan keys, and the pipeline must surface them, not
 -- be prevented from seeing them. updated_at drives incremental replication.
 CREATE TABLE IF NOT EXISTS customers (

@@ -4,6 +4,7 @@ same code as the assets (and the same delivery log: a period already mailed is n
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from datetime import date
@@ -34,7 +35,12 @@ def partition_key(spec, period: str | None) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from analytics_assets.reports.assets import build_report_file, deliver_report, report_folders
+    """Through Dagster on the project's instance (settings.use_project_instance), like a run from the
+    UI: the partition's materialization (and delivery) is recorded, and shows in the UI."""
+    import dagster as dg
+
+    from analytics_assets import settings
+    from analytics_assets.reports.assets import build_report_assets, report_folders
     from analytics_assets.reports.spec import load_reports
     from analytics_assets.resources import ClickHouseResource
     from analytics_assets.resources.smtp import SmtpResource
@@ -47,14 +53,41 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     key = partition_key(spec, args.period)
-    with ClickHouseResource().get_client() as wh:
-        path, summary = build_report_file(wh, spec, key)
-        print(f"wrote {path} ({summary.first_day} .. {summary.last_day})")
-        if args.deliver:
-            smtp = SmtpResource.from_env()
-            for d in deliver_report(wh, smtp, spec, key):
-                print(f"  {d.recipient}: {d.status} (attempt {d.attempts})")
+    if args.deliver and spec.delivery_method != "email":
+        raise ValueError(f"--deliver: {spec.name} has no e-mail delivery")
+    if args.deliver and not os.environ.get(settings.SMTP["host"]):
+        raise ValueError(f"--deliver: {settings.SMTP['host']} is unset: no mail server to deliver through")
+    assets = build_report_assets(spec, retries=None)  # on the command line a refused mail is reported at once
+    selection = [spec.name] + ([f"{spec.name}_delivery"] if args.deliver else [])
+    settings.use_project_instance()
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            assets, instance=instance, partition_key=key, raise_on_error=False, selection=selection,
+            resources={"clickhouse": ClickHouseResource(), "smtp": SmtpResource.from_env()},
+            tags={"analytics/trigger": "analytics-assets report run"},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+    materialized = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
+                    for e in result.get_asset_materialization_events()}
+    if spec.name in materialized:
+        meta = materialized[spec.name]
+        print(f"wrote {meta['path'].value} ({meta['period'].value}); run {result.run_id}")
+    for recipient, status in materialized.get(f"{spec.name}_delivery", {}).items():
+        print(f"  {recipient}: {status.value}")
+    if not result.success:
+        print(f"error: {_failure(result)} (run {result.run_id})", file=sys.stderr)
+        return 2
     return 0
+
+
+def _failure(result) -> str:
+    """The first failed step's own message, without Dagster's wrapping or a stack trace."""
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    if failure.user_failure_data and failure.user_failure_data.description:
+        return failure.user_failure_data.description.strip()
+    error = failure.error.cause or failure.error
+    message = error.message.strip()
+    head, _, rest = message.partition(": ")
+    return rest if rest and re.fullmatch(r"[\w.]+", head) else message
 
 
 def add_commands(sub) -> None:

@@ -1,4 +1,4 @@
-"""Report definitions: the seed's Example 5 fields, as YAML files, validated field by field.
+"""Report definitions: the original Airflow examples' Example 5 fields, as YAML files, validated field by field.
 
 `date_range` decides the report's period, and so its Dagster partitions: `previous_month` is
 monthly (the run on 1 November builds October), `previous_week` weekly (Monday to Sunday),

@@ -1,1 +1,1 @@
-"""The seed's Example 1: sales_fact and the hourly dashboard datamarts."""
+"""The original Airflow examples' Example 1: sales_fact and the hourly dashboard datamarts."""

@@ -9,7 +9,8 @@ from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
-from analytics_assets.sales.fact import refresh_sales_fact
+from analytics_assets.sales.fact import REPLICAS, refresh_sales_fact
+from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.sales.marts import MARTS, SALES_GROUP
 from analytics_assets.warehouse.sql_table_asset import build_sql_table_asset
 
@@ -36,6 +37,7 @@ class SalesFactConfig(dg.Config):
 def sales_fact(context: dg.AssetExecutionContext, config: SalesFactConfig,
                clickhouse: ClickHouseResource) -> dg.MaterializeResult:
     with clickhouse.get_client() as wh:
+        require_complete(wh, REPLICAS)  # a replica never ingested: name it and ingest_job
         refresh = refresh_sales_fact(wh, full_rebuild=config.full_rebuild,
                                      lookback=timedelta(minutes=config.lookback_minutes))
         total = wh.row_count(SALES_FACT)

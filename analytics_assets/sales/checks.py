@@ -50,7 +50,7 @@ ANOMALIES = {
     asset=SALES_FACT,
     name="source_anomalies",
     pool=clickhouse_pool(),
-    description="Source rows the marts treat by the seed's rules but a person should look at: negative "
+    description="Source rows the marts treat by the original Airflow examples' rules but a person should look at: negative "
     "quantities, discounts above the total, missing dates/status/amounts, future or implausible (1970 or "
     "earlier) dates, orphan keys.",
 )

@@ -1,5 +1,5 @@
--- The seed's category performance, last 30 days: COMPLETED sales whose product exists.
--- revenue_share is exact (the seed rounds a float); NULL when total revenue is 0.
+-- The original Airflow examples' category performance, last 30 days: COMPLETED sales whose product exists.
+-- revenue_share is exact (the original Airflow examples rounds a float); NULL when total revenue is 0.
 CREATE TABLE $target
 (
     category          Nullable(String),

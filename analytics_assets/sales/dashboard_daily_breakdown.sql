@@ -1,5 +1,5 @@
 -- Long format of the daily metrics' splits: one row per day, dimension and value, for every
--- value the data holds (not only the seed's hard-coded lists; NULL is a value too), so nothing
+-- value the data holds (not only the original Airflow examples' hard-coded lists; NULL is a value too), so nothing
 -- is invisible. Same rows as dashboard_daily_metrics: for each day and dimension the values add
 -- up to its net_revenue.
 CREATE TABLE $target

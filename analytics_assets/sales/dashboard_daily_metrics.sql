@@ -1,5 +1,5 @@
--- The seed's daily metrics, last 7 days to the logical time: COMPLETED sales whose customer and
--- product exist (the seed's inner joins). The seed's fixed segment/region/category columns are
+-- The original Airflow examples' daily metrics, last 7 days to the logical time: COMPLETED sales whose customer and
+-- product exist (the original Airflow examples' inner joins). The original Airflow examples' fixed segment/region/category columns are
 -- kept; the *_other_revenue columns hold everything outside those lists (NULL included), so the
 -- splits always add up to net_revenue.
 CREATE TABLE $target

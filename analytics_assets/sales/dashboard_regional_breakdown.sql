@@ -1,4 +1,4 @@
--- The seed's regional breakdown, last 30 days: COMPLETED sales whose customer exists.
+-- The original Airflow examples' regional breakdown, last 30 days: COMPLETED sales whose customer exists.
 CREATE TABLE $target
 (
     region            Nullable(String),

@@ -1,6 +1,6 @@
--- The seed's top 100 customers by net revenue over the last 90 days (COMPLETED, customer
+-- The original Airflow examples' top 100 customers by net revenue over the last 90 days (COMPLETED, customer
 -- exists). Ties are broken by customer_id and NULL revenue sorts last (in PostgreSQL a DESC sort
--- puts NULLs first: the seed ranked customers of unknown revenue at the top).
+-- puts NULLs first: the original Airflow examples ranked customers of unknown revenue at the top).
 CREATE TABLE $target
 (
     rank                UInt32,

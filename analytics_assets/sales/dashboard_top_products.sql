@@ -1,4 +1,4 @@
--- The seed's top 100 products by net revenue over the last 90 days (COMPLETED, product exists);
+-- The original Airflow examples' top 100 products by net revenue over the last 90 days (COMPLETED, product exists);
 -- ties broken by product_id, NULL revenue last.
 CREATE TABLE $target
 (

@@ -1,6 +1,6 @@
--- The seed's year-over-year comparison (all COMPLETED sales, no joins), fixed: every day from
+-- The original Airflow examples' year-over-year comparison (all COMPLETED sales, no joins), fixed: every day from
 -- 1 January to the logical date (a day without sales is a 0, not a gap); the previous year is
--- re-aggregated after shifting by a year (the seed's Feb 29 + 1 year = Feb 28 gave a duplicate
+-- re-aggregated after shifting by a year (the original Airflow examples' Feb 29 + 1 year = Feb 28 gave a duplicate
 -- row); growth is NULL without a previous value; orders growth is not integer division.
 CREATE TABLE $target
 (

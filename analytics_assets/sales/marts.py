@@ -83,7 +83,7 @@ def splits_sum_to_net(dimension: str, columns: list[str]) -> Gate:
 MARTS: tuple[SqlTable, ...] = (
     Mart(
         "dashboard_daily_metrics",
-        "Daily revenue, orders, AOV and the seed's segment/region/category splits (+ other), last 7 days.",
+        "Daily revenue, orders, AOV and the original Airflow examples' segment/region/category splits (+ other), last 7 days.",
         last(7),
         (
             unique_key("date"),

@@ -1,7 +1,7 @@
 -- sales_fact rows for the sales in $sales (raw_sales itself for a full build, or a table of the
 -- same engine holding the stored versions of the changed sales), from their current versions.
 -- LEFT JOINs: a sale with an unknown customer or product is kept and flagged (customer_found /
--- product_found), so each mart can apply the seed's inner join.
+-- product_found), so each mart can apply the original Airflow examples' inner join.
 INSERT INTO $target
 SELECT
     s.sale_id,

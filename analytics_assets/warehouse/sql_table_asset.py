@@ -133,9 +133,9 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             run_gates(wh, table.gates, staging, params, results)
 
         with clickhouse.get_client() as wh:
-            require_complete(wh, table.deps)  # a part-applied source: keep the previous version
-            if table.prepare is not None:
+            if table.prepare is not None:  # may create a source that is optional (no event file yet)
                 table.prepare(wh)
+            require_complete(wh, table.deps)  # a missing source names its job; a part-applied one keeps ours
             yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)

@@ -2,7 +2,7 @@
 
 Readers never see an empty or half-built table, and a failure (a check, an insert, a killed
 process) leaves the previous version in place. Never `ALTER TABLE ... DELETE` to reload: that
-is an asynchronous mutation and readers see empty tables (the seed's bug).
+is an asynchronous mutation and readers see empty tables (the original Airflow examples' bug).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
--- Raw metric points, as the seed defines them, plus the landing file each point came from
+-- Raw metric points, as the original Airflow examples defines them, plus the landing file each point came from
 -- (a partly loaded file can then be taken out exactly). Retention: see `web_ttl_days`.
 CREATE TABLE IF NOT EXISTS $table (
     timestamp DateTime('UTC'),

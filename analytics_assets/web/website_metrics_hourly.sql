@@ -1,4 +1,4 @@
--- The seed's `website_metrics_hourly` columns as finished numbers, whatever the merge state.
+-- The original Airflow examples' `website_metrics_hourly` columns as finished numbers, whatever the merge state.
 CREATE VIEW IF NOT EXISTS $table AS
 SELECT
     hour,

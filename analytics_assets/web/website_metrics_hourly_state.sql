@@ -1,4 +1,4 @@
--- The seed's hourly rollup, correct: partial aggregation states, merged on read by the
+-- The original Airflow examples' hourly rollup, correct: partial aggregation states, merged on read by the
 -- `website_metrics_hourly` view. (A SummingMergeTree would add up avg/max/min on merges.)
 -- One row per hour, metric and landing file: a file's contribution can be removed exactly.
 CREATE TABLE IF NOT EXISTS $table (

@@ -1,5 +1,5 @@
 -- Per metric and day: the day's value and its 7-day moving average. The window is 7 calendar
--- days (the seed's ROWS BETWEEN 6 PRECEDING spans 7 rows, i.e. more days when days are
+-- days (the original Airflow examples' ROWS BETWEEN 6 PRECEDING spans 7 rows, i.e. more days when days are
 -- missing); days_in_window says how many of them had data. Additive metrics: the day's sum;
 -- gauges (rates, durations): the mean of the day's points.
 CREATE TABLE $target ENGINE = MergeTree PARTITION BY date ORDER BY (metric_name, date) AS

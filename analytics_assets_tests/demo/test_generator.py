@@ -202,8 +202,13 @@ def test_apply_activity_adds_an_hour_of_sales_and_changes(pg_dsn):
     result = apply_activity(pg_dsn, seed=3)
     start, end = result.window_start, result.window_end
     assert start == before["newest"] and end == start + timedelta(hours=1)
-    assert 0.007 * before["count"] <= result.new_sales <= 0.013 * before["count"]
     with _connect(pg_dsn) as conn:
+        # About an hour at the rate of the week before (Poisson), not a share of the whole history.
+        hourly = _value(conn, "SELECT count(*) / 168.0 FROM sales WHERE sale_date >= %(s)s::timestamptz"
+                              " - interval '7 days' AND sale_date < %(s)s AND sale_id <= %(m)s",
+                        {"s": start, "m": before["max_id"]})
+        assert abs(result.new_sales - float(hourly)) <= 1 + 5 * max(float(hourly), 1) ** 0.5, (result, hourly)
+        assert result.new_sales < 0.002 * before["count"]
         # Sales strictly before the end: the end becomes the logical time of half-open windows.
         new = conn.execute("SELECT min(sale_id), max(sale_id), count(*), bool_and(sale_date > %(s)s AND"
                            " sale_date < %(e)s AND updated_at >= sale_date AND updated_at <= %(e)s),"
@@ -236,3 +241,16 @@ def test_apply_activity_is_deterministic_and_moves_on(pg_dsn):
     first, second, fingerprints = run()
     assert run() == (first, second, fingerprints)
     assert second.window_start > first.window_start
+
+
+def test_activity_never_runs_ahead_of_the_wall_clock(pg_dsn):
+    _make(pg_dsn, sales=5_000)
+    with _connect(pg_dsn) as conn:
+        newest = _snapshot(conn)["newest"]
+    now = newest + timedelta(minutes=20)
+    result = apply_activity(pg_dsn, seed=4, now=now)
+    assert result.window_end == now  # not the hour after the newest change
+    with _connect(pg_dsn) as conn:
+        assert _value(conn, "SELECT max(greatest(sale_date, updated_at)) FROM sales") <= now
+    with pytest.raises(ValueError, match="is not before now: no activity to add yet"):
+        apply_activity(pg_dsn, seed=4, now=newest)  # data already at the clock: nothing is added

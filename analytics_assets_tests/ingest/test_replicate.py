@@ -103,8 +103,8 @@ def test_postgres_dying_mid_transfer_keeps_the_replica_and_the_next_run_catches_
         replicate_all(wh, source, mode=mode)
         before = replica_rows(wh, SALES)
         generator.apply_activity(source.dsn, seed=11)
-        with source.connect(autocommit=True) as conn:
-            conn.execute(KILL_AFTER_ROWS.replace("%s", "6010"))
+        with source.connect(autocommit=True) as conn:  # dies on the first sale the activity added
+            conn.execute(KILL_AFTER_ROWS.replace("%s", str(max(r[0] for r in before))))
         with pytest.raises(Exception):
             replicate(wh, source, SALES, mode=mode, block_bytes=4096)
         assert replica_rows(wh, SALES) == before, "a failed transfer must leave the replica as it was"

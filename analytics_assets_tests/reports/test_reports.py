@@ -114,11 +114,16 @@ def test_the_command_line_builds_and_delivers_one_period(sales, smtp_server, tmp
     monkeypatch.setenv("ANALYTICS_CLICKHOUSE_DSN", sales.dsn)
     for name, value in (("HOST", "127.0.0.1"), ("PORT", str(controller.port)), ("SENDER", "reports@company.com")):
         monkeypatch.setenv(f"ANALYTICS_SMTP_{name}", value)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the project's instance, under the data directory
     assert main(["report", "run", "mgmt_report", "--period", "2026-10", "--deliver"]) == 0
     assert main(["report", "run", "mgmt_report", "--period", "2026-10", "--deliver"]) == 0
     out = capsys.readouterr().out
-    assert "boss@company.com: sent (attempt 1)" in out and "boss@company.com: already sent" in out
+    assert "boss@company.com: sent (attempt 1," in out and "boss@company.com: already sent" in out
     assert len(inbox.messages) == 1
+    # Recorded like a run from the UI: the period's file and delivery, on the project's instance.
+    with dg.DagsterInstance.from_config(str(tmp_path / "data" / "dagster_home")) as instance:
+        for asset in ("mgmt_report", "mgmt_report_delivery"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == {"2026-10-01"}
     assert main(["report", "run", "mgmt_report", "--period", "October"]) == 2
     assert "is not a monthly period" in capsys.readouterr().err
 
