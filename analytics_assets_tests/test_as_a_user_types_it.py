@@ -41,7 +41,7 @@ BEFORE_UPSTREAM = {
 }
 # Every job, upstream first (the test fails when a job is added to the code location and not here).
 IN_ORDER = ["ingest_job", "ingest_reconcile_job", "sales_dashboard_job", "customer_segmentation_job",
-            "web_analytics_job", "web_analyses_job", "events_job", "funnels_job", "customer_360_job",
+            "hourly_refresh_job", "web_analytics_job", "web_analyses_job", "events_job", "funnels_job", "customer_360_job",
             "monthly_sales_summary_job", "monthly_sales_summary_delivery_job", "bi_job"]
 
 

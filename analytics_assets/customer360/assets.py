@@ -9,7 +9,13 @@ from analytics_assets.events.load import EVENTS
 from analytics_assets.events.load import ensure_tables as ensure_event_tables
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.sales.marts import HOURLY_STALE_AFTER
-from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
+from analytics_assets.warehouse.sql_table_asset import (
+    Gate,
+    OptionalSource,
+    SqlTable,
+    build_sql_table_asset,
+    unique_key,
+)
 
 CUSTOMER360_GROUP = "customer360"
 HERE = Path(__file__).parent
@@ -22,6 +28,15 @@ customer_360 = build_sql_table_asset(SqlTable(
     sql_dir=HERE, group=CUSTOMER360_GROUP, deps=("raw_customers", SALES_FACT, "customer_segments", EVENTS),
     stale_after=HOURLY_STALE_AFTER,
     prepare=lambda wh: ensure_event_tables(wh, settings.events_ttl_days()),  # no event file has landed yet
+    # Built hourly, the segments daily: the first hourly runs of a new deployment come before them.
+    optional=(OptionalSource(
+        "customer_segments",
+        # customer_segments' own types: customer_360's columns keep one type either way.
+        "(customer_id Int64, r_score UInt8, f_score UInt8, m_score UInt8, rfm_segment LowCardinality(String),"
+        " behavior_segment LowCardinality(String), clv_segment LowCardinality(String),"
+        " probability_alive Nullable(Float64), expected_purchases_3y Nullable(Float64),"
+        " model_clv_3y Nullable(Decimal(18, 2)))",
+        "customer_segmentation_job"),),
     gates=(
         unique_key("customer_id"),
         Gate("one_row_per_known_customer", "Exactly the live customers of the replica.",

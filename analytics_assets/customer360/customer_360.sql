@@ -79,6 +79,6 @@ SELECT
 FROM (SELECT * FROM raw_customers FINAL WHERE NOT _is_deleted) AS c
 LEFT JOIN lifetime AS l ON l.customer_id = c.customer_id
 LEFT JOIN favourite AS f ON f.customer_id = c.customer_id
-LEFT JOIN customer_segments AS s ON s.customer_id = c.customer_id
+LEFT JOIN $customer_segments AS s ON s.customer_id = c.customer_id
 LEFT JOIN engagement AS e ON e.customer_id = c.customer_id
 SETTINGS join_use_nulls = 1

@@ -21,7 +21,8 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.sql import load_sql, render_sql
-from analytics_assets.warehouse.tables import markdown_preview, replace_partitions, replace_table
+from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.warehouse.tables import markdown_preview, replace_partitions, replace_table, scratch_tables
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ def unique_key(*columns: str) -> Gate:
 
 
 @dataclass(frozen=True)
+class OptionalSource:
+    """A source the table can be built without: while `table` does not exist (its job never ran),
+    the SQL's `$<table>` reads an empty stand-in with `columns`, and the metadata says so."""
+
+    table: str
+    columns: str  # "(name Type, ...)": those the SQL reads
+    built_by: str  # the job that builds it
+
+
+@dataclass(frozen=True)
 class SqlTable:
     name: str
     description: str
@@ -52,6 +63,7 @@ class SqlTable:
     parameters: Callable[[datetime], Mapping[str, Any]] = field(default=lambda as_of: {})
     stale_after: timedelta | None = None  # freshness: the UI flags the table when older than this
     prepare: Callable[[Any], None] | None = None  # run before the build, e.g. create a source table if missing
+    optional: tuple[OptionalSource, ...] = ()  # sources read as `$<table>`; an empty stand-in while missing
 
 
 class GateFailed(Exception):
@@ -126,8 +138,11 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         params = {"as_of": as_of, "as_of_date": as_of.date(), **table.parameters(as_of)}
         results: list[dg.AssetCheckResult] = []
 
+        sources: dict[str, str] = {}
+        notes: list[str] = []
+
         def build(staging: str) -> None:
-            wh.command(render_sql(load_sql(table.sql_dir / f"{table.name}.sql"), target=staging), params)
+            wh.command(render_sql(load_sql(table.sql_dir / f"{table.name}.sql"), target=staging, **sources), params)
 
         def gates(staging: str) -> None:
             run_gates(wh, table.gates, staging, params, results)
@@ -135,8 +150,19 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         with clickhouse.get_client() as wh:
             if table.prepare is not None:  # may create a source that is optional (no event file yet)
                 table.prepare(wh)
-            require_complete(wh, table.deps)  # a missing source names its job; a part-applied one keeps ours
-            yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
+            with scratch_tables(wh, *(o.table for o in table.optional)) as standins:
+                for source, standin in zip(table.optional, standins):
+                    sources[source.table] = source.table
+                    if not wh.table_exists(source.table):
+                        wh.command(f"CREATE TABLE {quote_identifier(standin)} {source.columns} ENGINE = Memory")
+                        sources[source.table] = standin
+                        notes.append(f"{source.table} does not exist yet (run {source.built_by}): its columns are "
+                                     "NULL in this version")
+                        context.log.warning(notes[-1])
+                missing_ok = {s for s, name in sources.items() if name != s}
+                # a missing source names its job; a part-applied one keeps ours
+                require_complete(wh, [d for d in table.deps if d not in missing_ok])
+                yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)
         metadata = {
@@ -145,6 +171,8 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
             "duration_s": round(time.monotonic() - started, 3),
             "preview": dg.MetadataValue.md(preview),
         }
+        if notes:
+            metadata["note"] = "; ".join(notes)
         if table.window_start is not None:
             metadata["window"] = f"[{table.window_start(as_of.date()).isoformat()}, {as_of.isoformat()})"
         yield dg.MaterializeResult(metadata=metadata, check_results=results)

@@ -86,3 +86,35 @@ def test_cohorts_equal_pandas(built):
                         " WHERE cohort_month = '2026-09-01' ORDER BY months_since_first")
     assert [tuple(r) for r in got] == [(c, s, n, a, pytest.approx(r), v) for c, s, n, a, r, v in expected]
     assert curve == [(0, Decimal("40.00")), (1, Decimal("165.25")), (2, Decimal("225.25"))]
+
+
+def test_customer_360_builds_before_the_first_segmentation_with_null_segments(pg_dsn, clickhouse):
+    """The hourly refresh reaches customer_360 before the daily segmentation of a new deployment:
+    it builds, segment columns NULL and typed as they will be, and says why."""
+    from datetime import datetime, timezone
+
+    import dagster as dg
+
+    from analytics_assets.customer360.assets import customer_360
+    from analytics_assets.demo import generator
+    from analytics_assets.logical_time import AS_OF_TAG
+    from analytics_assets.resources import PostgresResource
+    from analytics_assets_tests.sales.conftest import ALL, run_pipeline
+
+    as_of = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
+    generator.generate(pg_dsn, customers=200, products=20, sales=1500, seed=3, as_of=as_of)
+    pg = PostgresResource(dsn=pg_dsn)
+    run_pipeline(pg, clickhouse, as_of, selection=["raw_customers", "raw_products", "raw_sales", "sales_fact"])
+    result = dg.materialize([*ALL, customer_360], resources={"postgres": pg, "clickhouse": clickhouse},
+                            selection=["customer_360"], tags={AS_OF_TAG: as_of.isoformat()})
+    note = result.asset_materializations_for_node("customer_360")[0].metadata["note"].value
+    assert note == ("customer_segments does not exist yet (run customer_segmentation_job): its columns are NULL "
+                    "in this version")
+    with clickhouse.get_client() as wh:
+        assert wh.scalar("SELECT count() FROM customer_360") == 200
+        assert wh.scalar("SELECT countIf(rfm_segment IS NOT NULL) + countIf(model_clv_3y IS NOT NULL)"
+                         " FROM customer_360") == 0
+        assert not wh.table_exists("customer_segments")  # nothing stands in for it after the build
+        types = dict(wh.rows("SELECT name, type FROM system.columns WHERE database = {db:String}"
+                             " AND table = 'customer_360'", {"db": wh.database}))
+    assert types["rfm_segment"] == "LowCardinality(Nullable(String))" and types["r_score"] == "Nullable(UInt8)"
