@@ -133,7 +133,7 @@ def build_flagged_rows_check(table: SourceTable) -> dg.AssetChecksDefinition:
     name="orphan_keys",
     additional_deps=[CUSTOMERS.replica, PRODUCTS.replica],
     pool=clickhouse_pool(),
-    description="Sales whose customer or product is missing (or NULL). The seed's inner joins drop them "
+    description="Sales whose customer or product is missing (or NULL). The original Airflow examples' inner joins drop them "
     "from the marts; a warning with counts and samples, not a gate.",
 )
 def raw_sales_orphan_keys(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:

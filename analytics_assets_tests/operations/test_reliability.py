@@ -671,8 +671,10 @@ def _requests(today: datetime) -> list[tuple[str, str, dict]]:
     day = lambda n: {"dagster/partition": days[n], **hour}  # noqa: E731
     days_range = {"dagster/asset_partition_range_start": days[3], "dagster/asset_partition_range_end": days[2]}
     return [
+        ("hourly_refresh", "hourly_refresh_job", {}),
         ("ingest_hourly", "ingest_job", {}),
         ("source_changed_sensor", "ingest_job", {}),
+        ("source_changed_refresh", "hourly_refresh_job", {}),
         ("ingest_reconcile_daily", "ingest_reconcile_job", {}),
         ("sales_dashboard_hourly", "sales_dashboard_job", {}),
         ("sales_dashboard_after_ingest", "sales_dashboard_job", {AS_OF_TAG: AS_OF.isoformat()}),
