@@ -36,13 +36,19 @@ def load_known_sales(wh) -> None:
     from analytics_assets.warehouse.sql import run_script, sql_file
 
     run_script(wh, sql_file(fact.__file__, "sales_fact_table"), target="sales_fact")
+    insert_sales(wh, SALES)
+
+
+def insert_sales(wh, sales) -> None:
+    """Rows like SALES into `sales_fact` (sold at noon UTC)."""
     wh.insert_rows("sales_fact", [
-        (sid, date.fromisoformat(day), datetime.fromisoformat(f"{day}T12:00:00+00:00"), cid, seg, region, cat, qty,
+        (sid, date.fromisoformat(day), datetime.fromisoformat(f"{day}T12:00:00+00:00"), cid, seg, region,
+         cat, qty,
          Decimal(net), status, 1, 1, datetime(2026, 11, 1, tzinfo=timezone.utc), f"Customer {cid}",
          f"Product {cat}", ("Electronics", "Apparel", "Home").index(cat) + 1)
-        for sid, day, cid, seg, region, cat, qty, net, status in SALES],
-        ["sale_id", "sale_day", "sale_date", "customer_id", "customer_segment", "region", "category", "quantity",
-         "net_amount", "status", "customer_found", "product_found", "updated_at", "customer_name",
+        for sid, day, cid, seg, region, cat, qty, net, status in sales],
+        ["sale_id", "sale_day", "sale_date", "customer_id", "customer_segment", "region", "category",
+         "quantity", "net_amount", "status", "customer_found", "product_found", "updated_at", "customer_name",
          "product_name", "product_id"])
 
 
