@@ -38,7 +38,7 @@ from analytics_assets.events.schedules import (
     funnels_for_loaded_days,
     funnels_job,
 )
-from analytics_assets.operations.alerts import failure_alerts_due, run_failure_email
+from analytics_assets.operations.alerts import data_quality_alerts, failure_alerts_due, run_failure_email
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
@@ -90,7 +90,7 @@ defs = dg.Definitions(
     ],
     sensors=[source_changed_sensor, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
              events_landing_sensor, funnels_for_loaded_days, build_delivery_sensor(report_specs), run_failure_email,
-             failure_alerts_due],
+             failure_alerts_due, data_quality_alerts],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "smtp": _smtp(),
