@@ -71,11 +71,21 @@ class Alert:
                 "key": self.key, "details": details}
 
 
+def _setting(log, read):
+    """A setting's value, or None (logged) when it is malformed: a sensor that raised would stop
+    alerting altogether."""
+    try:
+        return read()
+    except settings.SettingError as exc:
+        log.error(f"alerts: {exc}")
+        return None
+
+
 def channels(log, what: str, recipients: list[str] | None = None) -> list[str]:
     """The channels set up for an alert (logged when none is)."""
-    recipients = alert_recipients() if recipients is None else recipients
+    recipients = _setting(log, alert_recipients) if recipients is None else recipients
     found = ([EMAIL] if recipients and os.environ.get(settings.SMTP["host"]) else []) + \
-        ([WEBHOOK] if settings.alert_webhook_url() else [])
+        ([WEBHOOK] if _setting(log, settings.alert_webhook_url) else [])
     if not found:
         log.info(f"{what}; no alert sent ({ALERT_RECIPIENTS} or {settings.SMTP['host']}, and "
                  f"{settings.ALERT_WEBHOOK_URL}, unset)")
@@ -83,15 +93,21 @@ def channels(log, what: str, recipients: list[str] | None = None) -> list[str]:
 
 
 def deliver(log, smtp: SmtpResource, alert: Alert, recipients: list[str] | None = None) -> list[str]:
-    """Send `alert` on each of its channels; the channels that failed (logged, to try again)."""
-    recipients = alert_recipients() if recipients is None else recipients
+    """Send `alert` on each of its channels; the channels that failed (logged, to try again). A
+    channel no longer set up is dropped (logged): nothing could ever take its alerts."""
+    recipients = _setting(log, alert_recipients) if recipients is None else recipients
+    url = _setting(log, settings.alert_webhook_url)
     failed = []
     for channel in alert.channels:
+        if not (recipients if channel == EMAIL else url):
+            log.warning(f"the {alert.kind.replace('_', ' ')} alert {alert.key} is not sent by {channel}: "
+                        "that channel is no longer set up")
+            continue
         try:
             if channel == EMAIL:
                 smtp.send(alert.email(recipients))
             else:
-                post_json(settings.alert_webhook_url(), alert.payload())
+                post_json(url, alert.payload())
         except (SmtpError, WebhookError, settings.SettingError) as exc:
             log.error(f"could not send the {alert.kind.replace('_', ' ')} alert {alert.key} by {channel}: "
                       f"{redact(str(exc))}; it is tried again later")
@@ -212,7 +228,8 @@ def freshness_alert(record, instance: dg.DagsterInstance) -> Alert:
                  subject=f"[analytics-assets] {asset} is stale",
                  body=f"{asset} breached its freshness policy at {_when(change.state_change_timestamp)} "
                       f"(was {change.previous_state.value}); last materialized: {last}.",
-                 details={"asset": asset, "state": change.new_state.value, "previous_state": change.previous_state.value,
+                 details={"asset": asset, "state": change.new_state.value,
+                          "previous_state": change.previous_state.value,
                           "since": _when(change.state_change_timestamp), "last_materialized": last})
 
 
@@ -232,7 +249,8 @@ def _check_executions(instance: dg.DagsterInstance, keys, seen: dict[str, int]) 
         if latest.id <= seen.get(name, 0):
             continue
         history = storage.get_asset_check_execution_history(
-            key, limit=BATCH, status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED})
+            key, limit=BATCH,
+            status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED})
         found[name] = sorted((r for r in history if r.id > seen.get(name, 0)), key=lambda r: r.id)
     return found
 

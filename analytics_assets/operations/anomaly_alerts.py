@@ -53,8 +53,12 @@ def anomaly_alert(hour: datetime, rows: list[tuple]) -> Alert:
 def send_anomaly_alerts(wh, smtp, as_of: datetime, log) -> dict:
     """Send the last complete hour's anomalies (and any hour of the last day that did not go out);
     what happened, as step metadata."""
-    recipients = settings.anomaly_recipients() if os.environ.get(settings.SMTP["host"]) else []
-    url = settings.alert_webhook_url()
+    try:
+        recipients = settings.anomaly_recipients() if os.environ.get(settings.SMTP["host"]) else []
+        url = settings.alert_webhook_url()
+    except settings.SettingError as exc:  # the table is right: say so, do not fail it
+        log.error(f"anomaly alert not sent: {exc}")
+        return {"anomaly_alert": f"not sent: {exc}"}
     if not recipients and not url:
         return {"anomaly_alert": f"not set up ({settings.ANOMALY_RECIPIENTS} with {settings.SMTP['host']}, or "
                                  f"{settings.ALERT_WEBHOOK_URL})"}
@@ -80,10 +84,12 @@ def send_anomaly_alerts(wh, smtp, as_of: datetime, log) -> dict:
             send=lambda r=r: smtp.send(_message(alert, r))) for r in recipients]
         if url:
             results.append(delivery.send_once(wh, states, report=REPORT, period=period, recipient=WEBHOOK,
-                                              file_name="", sha=sha, mid="", send=lambda: post_json(url, alert.payload())))
+                                              file_name="", sha=sha, mid="",
+                                              send=lambda: post_json(url, alert.payload())))
         for d in results:
             if d.status == "failed":
-                log.error(f"could not send the anomaly alert of {period} to {d.recipient if d.recipient != WEBHOOK else 'the webhook'}: "
+                who = "the webhook" if d.recipient == WEBHOOK else d.recipient
+                log.error(f"could not send the anomaly alert of {period} to {who}: "
                           f"{redact(d.error)}; the next run tries again")
         outcome[period] = "; ".join(f"{d.recipient}: {d.status}" for d in results)
     return {f"anomaly_alert {k}": v for k, v in outcome.items()}

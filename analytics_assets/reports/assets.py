@@ -74,7 +74,8 @@ def build_report_assets(spec: ReportSpec, *, retries: dg.RetryPolicy | None = DE
                         ) -> list[dg.AssetsDefinition]:
     partitions = partitions_for(spec)
 
-    @dg.asset(name=spec.name, group_name=REPORTS_GROUP, deps=list(REPORT_TYPES[spec.report_type].deps), partitions_def=partitions,
+    @dg.asset(name=spec.name, group_name=REPORTS_GROUP, deps=list(REPORT_TYPES[spec.report_type].deps),
+              partitions_def=partitions,
               kinds={"excel" if spec.format == "excel" else "csv"}, pool=clickhouse_pool(),
               description=f"{spec.description or spec.name}: {spec.report_type}, {spec.date_range}"
                           f" (definition: {Path(spec.source).name}).")

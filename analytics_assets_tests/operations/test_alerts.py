@@ -48,7 +48,7 @@ from dagster._daemon.freshness import FreshnessDaemon  # noqa: E402
 
 from analytics_assets.operations.alerts import data_quality_alerts, failure_alerts_due  # noqa: E402
 from analytics_assets_tests.operations.alert_definitions import defs, hourly_table, orders_table  # noqa: E402
-from analytics_assets_tests.support import REPO, free_port  # noqa: E402
+from analytics_assets_tests.support import REPO  # noqa: E402
 
 
 class Sensor:

@@ -5,7 +5,6 @@ once through a real SMTP server."""
 from __future__ import annotations
 
 import io
-import math
 import random
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal

@@ -3,7 +3,7 @@ pipeline, against pandas over the same points; mailed once through a real SMTP s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 import openpyxl
@@ -28,7 +28,8 @@ def points() -> list[dict]:
         base = 100 + 10 * (hour.hour % 6) + hour.day % 3
         if hour != OUTAGE:
             out.append(point(f"{hour:%Y-%m-%d %H}:05:00", "pageviews", 900 if hour == SPIKE else base))
-        out += [point(f"{hour:%Y-%m-%d %H}:10:00", "bounce_rate", 0.95 if hour == BOUNCES else 0.3 + 0.01 * (hour.day % 5)),
+        bounce = 0.95 if hour == BOUNCES else 0.3 + 0.01 * (hour.day % 5)
+        out += [point(f"{hour:%Y-%m-%d %H}:10:00", "bounce_rate", bounce),
                 point(f"{hour:%Y-%m-%d %H}:40:00", "bounce_rate", 0.5)]
         hour += timedelta(hours=1)
     return out
