@@ -26,7 +26,7 @@ SEGMENTS = ("Enterprise", "SMB", "Consumer")
 def more_sales() -> list[tuple]:
     """Forty more customers buying now and then from September 2025 to November 2026."""
     rng = random.Random(17)
-    rows, sid = [], 100
+    rows, sid = [(99, "2026-09-30", 10, "SMB", "Europe", "Home", 1, "333.33", "COMPLETED")], 100  # the day before
     for cid in range(10, 50):
         first = date(2025, 9, 1) + timedelta(days=rng.randrange(0, 400))
         for _ in range(rng.randrange(1, 9)):
