@@ -42,7 +42,7 @@ from analytics_assets.events.schedules import (
     funnels_for_loaded_days,
     funnels_job,
 )
-from analytics_assets.operations.alerts import failure_alerts_due, run_failure_email
+from analytics_assets.operations.alerts import data_quality_alerts, failure_alerts_due, run_failure_email
 from analytics_assets.operations.automation import automation_sensor
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
@@ -94,9 +94,10 @@ defs = dg.Definitions(
         *datamart_schedules,
         *report_schedules,
     ],
-    sensors=[source_changed_sensor, source_changed_refresh, sales_dashboard_after_ingest, web_landing_sensor, web_analyses_for_loaded_days,
-             events_landing_sensor, funnels_for_loaded_days, build_delivery_sensor(report_specs), run_failure_email,
-             failure_alerts_due, automation_sensor],
+    sensors=[source_changed_sensor, source_changed_refresh, sales_dashboard_after_ingest, web_landing_sensor,
+             web_analyses_for_loaded_days, events_landing_sensor, funnels_for_loaded_days,
+             build_delivery_sensor(report_specs), run_failure_email, failure_alerts_due, data_quality_alerts,
+             automation_sensor],
     resources={
         "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
         "smtp": _smtp(),

@@ -249,6 +249,44 @@ def bi_read_landing_tables() -> bool:
     return raw in ("1", "true", "yes")
 
 
+# Alerts (issue 17): who is told, and the second channel (a JSON POST, e.g. a Slack webhook).
+ALERT_RECIPIENTS = "ANALYTICS_ALERT_RECIPIENTS"
+ANOMALY_RECIPIENTS = "ANALYTICS_ANOMALY_RECIPIENTS"
+ALERT_WEBHOOK_URL = "ANALYTICS_ALERT_WEBHOOK_URL"
+
+
+def _addresses(name: str) -> list[str]:
+    found = [r.strip() for r in (os.environ.get(name) or "").split(",") if r.strip()]
+    bad = [r for r in found if "@" not in r or any(c.isspace() or c in "<>,;" for c in r)]
+    if bad:
+        raise SettingError(f"{name}: not e-mail addresses: {', '.join(repr(b) for b in bad)}")
+    return found
+
+
+def alert_recipients() -> list[str]:
+    """Who gets failed runs, failed checks and freshness breaches by e-mail."""
+    return _addresses(ALERT_RECIPIENTS)
+
+
+def anomaly_recipients() -> list[str]:
+    """Who gets the anomalies of the last complete hour of web metrics by e-mail."""
+    return _addresses(ANOMALY_RECIPIENTS)
+
+
+def alert_webhook_url() -> str | None:
+    """Where every alert is also POSTed as JSON. The URL is a secret (a Slack webhook's path is
+    its token): errors name the variable, never the value."""
+    from urllib.parse import urlsplit
+
+    raw = (os.environ.get(ALERT_WEBHOOK_URL) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingError(f"{ALERT_WEBHOOK_URL}: not an http(s) URL with a host")
+    return raw
+
+
 # Where the configured secrets live: every variable named like a password, the passwords inside
 # the DSNs, the API tokens. Read by the quarantine to mask them, never logged.
 SECRET_DSNS = (POSTGRES_DSN, CLICKHOUSE_DSN)
@@ -263,6 +301,7 @@ def secret_values(*extra: str | None) -> tuple[str, ...]:
     from analytics_assets.resources.secrets import dsn_password
 
     found = {value for name, value in os.environ.items() if name.upper().endswith("PASSWORD")}
+    found.add(os.environ.get(ALERT_WEBHOOK_URL) or "")  # its path is its token
     found.update(dsn_password(os.environ.get(name) or "") for name in SECRET_DSNS)
     for entry in (os.environ.get(API_TOKENS) or "").replace(",", " ").split():
         found.update((entry, entry.rsplit(":", 1)[-1], entry.rsplit("=", 1)[-1]))

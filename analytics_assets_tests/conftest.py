@@ -91,6 +91,16 @@ def smtp_server():
 
 
 @pytest.fixture
+def webhook():
+    """A real HTTP server on 127.0.0.1 receiving the alert webhook's POSTs (support.Webhook)."""
+    from analytics_assets_tests.support import Webhook
+
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
 def sales(clickhouse, tmp_path, monkeypatch):
     """An embedded ClickHouse whose sales_fact holds the known sales (support.SALES); the data
     dir is a temp dir."""

@@ -36,13 +36,19 @@ def load_known_sales(wh) -> None:
     from analytics_assets.warehouse.sql import run_script, sql_file
 
     run_script(wh, sql_file(fact.__file__, "sales_fact_table"), target="sales_fact")
+    insert_sales(wh, SALES)
+
+
+def insert_sales(wh, sales) -> None:
+    """Rows like SALES into `sales_fact` (sold at noon UTC)."""
     wh.insert_rows("sales_fact", [
-        (sid, date.fromisoformat(day), datetime.fromisoformat(f"{day}T12:00:00+00:00"), cid, seg, region, cat, qty,
+        (sid, date.fromisoformat(day), datetime.fromisoformat(f"{day}T12:00:00+00:00"), cid, seg, region,
+         cat, qty,
          Decimal(net), status, 1, 1, datetime(2026, 11, 1, tzinfo=timezone.utc), f"Customer {cid}",
          f"Product {cat}", ("Electronics", "Apparel", "Home").index(cat) + 1)
-        for sid, day, cid, seg, region, cat, qty, net, status in SALES],
-        ["sale_id", "sale_day", "sale_date", "customer_id", "customer_segment", "region", "category", "quantity",
-         "net_amount", "status", "customer_found", "product_found", "updated_at", "customer_name",
+        for sid, day, cid, seg, region, cat, qty, net, status in sales],
+        ["sale_id", "sale_day", "sale_date", "customer_id", "customer_segment", "region", "category",
+         "quantity", "net_amount", "status", "customer_found", "product_found", "updated_at", "customer_name",
          "product_name", "product_id"])
 
 
@@ -61,6 +67,39 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
+
+
+class Webhook:
+    """A real HTTP server on 127.0.0.1 keeping the JSON body of every POST (answers 200, or
+    `status` when set, e.g. 500 to play a webhook that is down)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        self.bodies: list[dict] = []
+        self.status = 200
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's hook name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if hook.status == 200:
+                    assert self.headers["Content-Type"] == "application/json"
+                    hook.bodies.append(json.loads(body))
+                self.send_response(hook.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/B000/sEcReTtOkEn"
+        Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -38,3 +38,20 @@ def test_quarantine_caps_refuse_bad_values_by_name(monkeypatch, name, value, mes
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingError, match=f"^{name}: '{value}' {message}"):
         settings.landing_quarantine_max_line_bytes() if "LINE" in name else settings.landing_quarantine_max_rows_per_file()
+
+
+def test_alert_settings_name_the_variable_and_never_echo_the_webhook_url(monkeypatch):
+    from analytics_assets import settings
+
+    monkeypatch.setenv("ANALYTICS_ALERT_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/sEcReT")
+    with pytest.raises(settings.SettingError) as caught:
+        settings.alert_webhook_url()
+    assert str(caught.value) == "ANALYTICS_ALERT_WEBHOOK_URL: not an http(s) URL with a host"
+    monkeypatch.setenv("ANALYTICS_ALERT_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/sEcReT")
+    assert settings.alert_webhook_url().endswith("/sEcReT")
+    assert "https://hooks.slack.com/services/T0/B0/sEcReT" in settings.secret_values()
+    monkeypatch.setenv("ANALYTICS_ANOMALY_RECIPIENTS", "web@company.com, nobody")
+    with pytest.raises(settings.SettingError, match="^ANALYTICS_ANOMALY_RECIPIENTS: not e-mail addresses: 'nobody'$"):
+        settings.anomaly_recipients()
+    monkeypatch.setenv("ANALYTICS_ALERT_RECIPIENTS", " a@company.com,b@company.com ,")
+    assert settings.alert_recipients() == ["a@company.com", "b@company.com"]

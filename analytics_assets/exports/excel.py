@@ -505,6 +505,16 @@ def _cell_writer(ws, name: str, kind: str, number_format: str | None, notes: _No
     return write_text
 
 
+def excel_text(value: Any) -> Any:
+    """A value for a cell of an ordinary (not write-only) workbook: text that XML cannot hold is
+    escaped, cut at Excel's limit, and text that Excel would take for a formula or an error code
+    is prefixed with a quote; anything else is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    value = _ILLEGAL_XML.sub(_escape, value)[:EXCEL_MAX_TEXT]
+    return "'" + value if _needs_quote(value) else value
+
+
 def _needs_quote(text: str) -> bool:
     return text.startswith(_FORMULA_START) or text in ERROR_CODES
 

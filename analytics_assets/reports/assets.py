@@ -12,7 +12,8 @@ from pathlib import Path
 import dagster as dg
 
 from analytics_assets import settings
-from analytics_assets.reports import delivery, sales_summary
+from analytics_assets.reports import delivery, document
+from analytics_assets.reports.types import REPORT_TYPES
 from analytics_assets.reports.spec import ReportSpec, load_reports, period_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
@@ -42,11 +43,11 @@ def report_path(spec: ReportSpec, label: str) -> Path:
     return settings.report_output_dir() / spec.name / f"{label}.{spec.extension}"
 
 
-def build_report_file(wh, spec: ReportSpec, key: str | None) -> tuple[Path, sales_summary.SalesSummary]:
-    """The same code for the asset and for `analytics-assets report run`."""
+def build_report_file(wh, spec: ReportSpec, key: str | None) -> tuple[Path, document.Report]:
+    """The same code for the asset and for `analytics-assets report run`, whatever the type."""
     first, last, label = period_of(spec, key)
-    summary = sales_summary.build(wh, spec, first, last, label)
-    return sales_summary.write(summary, report_path(spec, label)), summary
+    report = REPORT_TYPES[spec.report_type].build(wh, spec, first, last, label)
+    return document.write(report, report_path(spec, label)), report
 
 
 def deliver_report(wh, smtp, spec: ReportSpec, key: str | None) -> list[delivery.Delivery]:
@@ -73,7 +74,8 @@ def build_report_assets(spec: ReportSpec, *, retries: dg.RetryPolicy | None = DE
                         ) -> list[dg.AssetsDefinition]:
     partitions = partitions_for(spec)
 
-    @dg.asset(name=spec.name, group_name=REPORTS_GROUP, deps=["sales_fact"], partitions_def=partitions,
+    @dg.asset(name=spec.name, group_name=REPORTS_GROUP, deps=list(REPORT_TYPES[spec.report_type].deps),
+              partitions_def=partitions,
               kinds={"excel" if spec.format == "excel" else "csv"}, pool=clickhouse_pool(),
               description=f"{spec.description or spec.name}: {spec.report_type}, {spec.date_range}"
                           f" (definition: {Path(spec.source).name}).")

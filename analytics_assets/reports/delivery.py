@@ -58,32 +58,51 @@ def deliver(wh, smtp, *, report: str, period: str, path: Path, recipients: tuple
             body: str) -> list[Delivery]:
     """Mail `path` to every recipient not yet served for (report, period); raise DeliveryFailed
     naming those that could not be served this time (they are logged and retried next time)."""
-    run_script(wh, sql_file(__file__, LOG), table=LOG)
+    ensure_log(wh)
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     states = _states(wh, report, period)
     results: list[Delivery] = []
     for recipient in recipients:
-        status, attempts = states.get(recipient, ("", 0))
         mid = message_id(report, period, recipient)
-        if status == "sent":
-            results.append(Delivery(recipient, "already sent", attempts, mid))
-            continue
-        attempts += 1
-        _log(wh, [(report, period, recipient, path.name, sha, mid, "sending", attempts, "")])
-        try:
-            smtp.send(_message(recipient, mid, subject, body, path.name, data))
-        except SmtpError as exc:
-            _log(wh, [(report, period, recipient, path.name, sha, mid, "failed", attempts, str(exc))])
-            results.append(Delivery(recipient, "failed", attempts, mid, str(exc)))
-            continue
-        _log(wh, [(report, period, recipient, path.name, sha, mid, "sent", attempts, "")])
-        results.append(Delivery(recipient, "sent", attempts, mid))
+        results.append(send_once(wh, states, report=report, period=period, recipient=recipient, file_name=path.name,
+                                 sha=sha, mid=mid,
+                                 send=lambda r=recipient, m=mid: smtp.send(_message(r, m, subject, body, path.name,
+                                                                                      data))))
     failed = [d for d in results if d.status == "failed"]
     if failed:
         raise DeliveryFailed(f"{report} {period}: not delivered to " + "; ".join(
             f"{d.recipient} (attempt {d.attempts}: {d.error})" for d in failed) + f"; the file stays at {path}")
     return results
+
+
+def ensure_log(wh) -> None:
+    run_script(wh, sql_file(__file__, LOG), table=LOG)
+
+
+def delivery_states(wh, report: str, period: str) -> dict[str, tuple[str, int]]:
+    """Each recipient's state for (report, period) (the log must exist: ensure_log)."""
+    return _states(wh, report, period)
+
+
+def send_once(wh, states: dict, *, report: str, period: str, recipient: str, file_name: str, sha: str, mid: str,
+              send) -> Delivery:
+    """`send()` unless the log says `recipient` was served for (report, period); the outcome logged.
+    `send` raises SmtpError or WebhookError when it could not hand the message over."""
+    from analytics_assets.operations.webhook import WebhookError
+
+    status, attempts = states.get(recipient, ("", 0))
+    if status == "sent":
+        return Delivery(recipient, "already sent", attempts, mid)
+    attempts += 1
+    _log(wh, [(report, period, recipient, file_name, sha, mid, "sending", attempts, "")])
+    try:
+        send()
+    except (SmtpError, WebhookError) as exc:
+        _log(wh, [(report, period, recipient, file_name, sha, mid, "failed", attempts, str(exc))])
+        return Delivery(recipient, "failed", attempts, mid, str(exc))
+    _log(wh, [(report, period, recipient, file_name, sha, mid, "sent", attempts, "")])
+    return Delivery(recipient, "sent", attempts, mid)
 
 
 def _message(recipient: str, mid: str, subject: str, body: str, filename: str, data: bytes) -> EmailMessage:

@@ -16,9 +16,7 @@ from pathlib import Path
 
 from analytics_assets.spec_files import FieldReader, SpecFileError, load_spec_file, load_spec_folders
 
-REPORT_TYPES = ("sales_summary",)
 RELATIVE_RANGES = ("previous_month", "previous_week", "previous_day", "last_7_days", "month_to_date")
-FILTERS = ("region", "customer_segment", "category", "country")  # sales_fact columns
 FORMATS = ("excel", "csv")
 DELIVERY = ("email", "none")
 FIELDS = ("name", "report_type", "date_range", "filters", "include_charts", "include_summary", "format", "schedule",
@@ -63,7 +61,9 @@ def parse_report(data, *, source: str) -> ReportSpec:
     problems = reader.problems
 
     name = reader.identifier("name")
-    report_type = reader.choice("report_type", REPORT_TYPES, "sales_summary")
+    from analytics_assets.reports.types import REPORT_TYPES  # the types import this module
+
+    report_type = reader.choice("report_type", tuple(REPORT_TYPES), "sales_summary")
     start = end = None
     date_range = data.get("date_range", "previous_month")
     if isinstance(date_range, dict):
@@ -73,7 +73,8 @@ def parse_report(data, *, source: str) -> ReportSpec:
         problems.append(("date_range", f"{date_range!r} is not one of {', '.join(RELATIVE_RANGES)} "
                                        "nor {start_date: YYYY-MM-DD, end_date: YYYY-MM-DD}"))
         date_range = "previous_month"
-    filters = _filters(data.get("filters"), problems)
+    known_filters = REPORT_TYPES[report_type].filters if report_type in REPORT_TYPES else ()
+    filters = _filters(data.get("filters"), problems, known_filters, report_type)
     fmt = reader.choice("format", FORMATS, "excel")
     schedule = reader.cron("schedule", data.get("schedule", "0 8 1 * *"))
     delivery = reader.choice("delivery_method", DELIVERY, "email")
@@ -114,16 +115,16 @@ def _absolute(value: dict, problems) -> tuple[date | None, date | None]:
     return start, end
 
 
-def _filters(value, problems) -> dict[str, tuple[str, ...]]:
+def _filters(value, problems, known: tuple[str, ...], report_type: str) -> dict[str, tuple[str, ...]]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        problems.append(("filters", f"must be a mapping of {', '.join(FILTERS)} to lists of values"))
+        problems.append(("filters", f"must be a mapping of {', '.join(known)} to lists of values"))
         return {}
     found = {}
     for key, values in value.items():
-        if key not in FILTERS:
-            problems.append((f"filters.{key}", f"unknown filter (known: {', '.join(FILTERS)})"))
+        if key not in known:
+            problems.append((f"filters.{key}", f"unknown filter for {report_type} (known: {', '.join(known) or 'none'})"))
             continue
         if isinstance(values, str):
             values = [values]

@@ -16,6 +16,8 @@ import dagster as dg
 
 from analytics_assets import settings
 from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.operations.anomaly_alerts import send_anomaly_alerts
+from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.sql import load_sql
@@ -100,7 +102,7 @@ def build_analysis(wh, analysis: Analysis, params: dict, results: list[dg.AssetC
 
 
 def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
-    @dg.asset(
+    decorator = dict(
         name=analysis.name,
         group_name=WEB_GROUP,
         deps=[HOURLY],
@@ -111,7 +113,8 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
         description=f"{analysis.description} Daily partitions, swapped in day by day after the gates pass.",
         check_specs=gate_check_specs(analysis.name, analysis.gates),
     )
-    def analysis_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+
+    def run(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource | None):
         window = context.partition_time_window
         first_day, last_day = window.start.date(), (window.end - timedelta(days=1)).date()
         params = analysis_parameters(first_day, last_day, resolve_as_of(context))
@@ -125,6 +128,7 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
                 extra["anomalies"] = int(wh.scalar(
                     "SELECT countIf(status = 'ANOMALY') FROM website_metrics_anomalies"
                     " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day}))
+                extra.update(send_anomaly_alerts(wh, smtp, params["as_of"], context.log))
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": int(rows),
@@ -136,7 +140,14 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
             check_results=results,
         )
 
-    return analysis_asset
+    if analysis.name == "website_metrics_anomalies":  # mails the last complete hour's anomalies
+        def analysis_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource):
+            yield from run(context, clickhouse, smtp)
+    else:
+        def analysis_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+            yield from run(context, clickhouse, None)
+
+    return dg.asset(**decorator)(analysis_asset)
 
 
 analysis_assets = [build_analysis_asset(a) for a in ANALYSES]

@@ -154,3 +154,4 @@ def test_the_sensor_asks_again_for_built_reports_not_delivered(sales, monkeypatc
         monkeypatch.setenv("ANALYTICS_SMTP_HOST", "127.0.0.1")
         (request,) = sensor(dg.build_sensor_context(instance=instance))
         assert request.partition_key == "2026-10-01" and request.job_name == "mgmt_report_delivery_job"
+

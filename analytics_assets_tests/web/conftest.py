@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from analytics_assets.logical_time import AS_OF_TAG
+from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
 
@@ -50,13 +51,14 @@ def load(clickhouse, *, raise_on_error: bool = True) -> dg.ExecuteInProcessResul
 
 
 def analyse(clickhouse, first_day: str, last_day: str | None = None, *, as_of: datetime | None = None,
-            selection=None, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    """The analyses for days [first_day, last_day] in one run (a single-run backfill)."""
+            selection=None, raise_on_error: bool = True, smtp: SmtpResource | None = None) -> dg.ExecuteInProcessResult:
+    """The analyses for days [first_day, last_day] in one run (a single-run backfill); anomaly
+    alerts go through `smtp` (by default one that is not set up)."""
     tags = {"dagster/asset_partition_range_start": first_day,
             "dagster/asset_partition_range_end": last_day or first_day}
     if as_of is not None:
         tags[AS_OF_TAG] = as_of.isoformat()
-    return dg.materialize(WEB, resources={"clickhouse": clickhouse}, tags=tags,
+    return dg.materialize(WEB, resources={"clickhouse": clickhouse, "smtp": smtp or SmtpResource()}, tags=tags,
                           selection=selection or [a.key for a in analysis_assets], raise_on_error=raise_on_error)
 
 

@@ -9,6 +9,7 @@ import dagster as dg
 
 from analytics_assets.demo.web_files import anomalies, write_history
 from analytics_assets.logical_time import AS_OF_TAG
+from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
 from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
@@ -57,7 +58,7 @@ def test_files_with_past_days_get_those_days_analysed(landing, clickhouse):
     today = datetime.now(timezone.utc).date()
     write_ndjson(landing, "late.ndjson", [point(f"{today - timedelta(days=3)} 10:00:00", "x", 1)])
     defs = dg.Definitions(assets=[website_metrics, *analysis_assets], jobs=[web_analytics_job, web_analyses_job],
-                          resources={"clickhouse": clickhouse})
+                          resources={"clickhouse": clickhouse, "smtp": SmtpResource()})
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("web_analytics_job").execute_in_process(
             instance=instance, partition_key=today.isoformat())
@@ -83,7 +84,7 @@ def test_the_job_on_demo_files_finds_the_planted_incidents(landing, clickhouse, 
     write_history(landing, as_of=as_of, days=70)
     first_day = (as_of - timedelta(days=13)).date().isoformat()
     job = dg.Definitions(assets=[website_metrics, *analysis_assets], jobs=[web_analytics_job],
-                         resources={"clickhouse": clickhouse}).resolve_job_def("web_analytics_job")
+                         resources={"clickhouse": clickhouse, "smtp": SmtpResource()}).resolve_job_def("web_analytics_job")
     result = job.execute_in_process(tags={"dagster/asset_partition_range_start": first_day,
                                           "dagster/asset_partition_range_end": as_of.date().isoformat(),
                                           AS_OF_TAG: as_of.isoformat()})
