@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 
 from analytics_assets import settings
-from analytics_assets.datamarts.spec import DatamartSpec, ExcelOptions, SpecError, load_specs, parse_spec
+from analytics_assets.datamarts.spec import (REFRESH_MODES, DatamartSpec, ExcelOptions, SpecError, load_specs,
+                                             parse_spec)
 from analytics_assets.files import atomic_path
-from analytics_assets.spec_files import spec_paths
+from analytics_assets.spec_files import FieldReader, spec_paths
 
 
 class DatamartConflict(Exception):
@@ -107,6 +108,12 @@ def create(data: Any, *, source: str, replace: bool = False, clickhouse=None) ->
 
 def reschedule(name: str, cron: Any, refresh_mode: Any = "concurrent") -> tuple[DatamartSpec, Path]:
     """Make a user datamart `scheduled` on `cron` (validated as in a spec file) and rewrite its file."""
+    asked = FieldReader({"refresh_schedule": cron, "refresh_mode": refresh_mode}, source=name,
+                        known=("refresh_schedule", "refresh_mode"), error=SpecError)
+    asked.cron("refresh_schedule", cron)
+    asked.choice("refresh_mode", REFRESH_MODES, "concurrent")
+    if asked.problems:  # what was sent is wrong, whatever the datamart
+        raise SpecError(name, asked.problems)
     spec = find(name)
     if spec is None:
         raise DatamartNotFound(f"no datamart named {name!r}")
