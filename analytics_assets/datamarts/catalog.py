@@ -8,6 +8,7 @@ $ANALYTICS_DATAMARTS_DIR. Validation is the static one (spec.py) plus ClickHouse
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def create(data: Any, *, source: str, replace: bool = False, clickhouse=None) ->
         _write(spec, path, replace=replace)
     except FileExistsError:  # written meanwhile by someone else
         raise DatamartConflict(f"{spec.name} exists ({path})", replaceable=True) from None
-    return spec, path
+    return dataclasses.replace(spec, source=str(path)), path
 
 
 def reschedule(name: str, cron: Any, refresh_mode: Any = "concurrent") -> tuple[DatamartSpec, Path]:

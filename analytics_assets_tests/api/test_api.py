@@ -155,7 +155,7 @@ def test_create_writes_the_spec_says_no_webserver_answered_and_a_duplicate_is_40
     status, answer = call_json(api, "POST", f"{API}/datamarts/create", payload)
     assert status == 201, answer
     path = root / "specs" / "created_dm.yaml"
-    assert answer["spec_file"] == str(path)
+    assert answer["spec_file"] == answer["spec"]["source"] == str(path) and answer["spec"]["shipped"] is False
     spec = load_spec(path)
     assert (spec.name, spec.type, spec.refresh_schedule, spec.sort_key, spec.tables) == (
         "created_dm", "materialized_view", "0 */6 * * *", ("region",), ("sales_fact",))
