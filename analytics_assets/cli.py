@@ -165,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="instead: apply one hour of activity (new sales, status changes) to existing data")
     gen.set_defaults(func=cmd_generate)
 
+    from analytics_assets.api.commands import add_commands as api_commands
     from analytics_assets.datamarts.commands import add_commands as datamart_commands
     from analytics_assets.events.commands import add_commands as funnel_commands
     from analytics_assets.reports.commands import add_commands as report_commands
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     datamart_commands(sub)
     report_commands(sub)
     funnel_commands(sub)
+    api_commands(sub)
     return parser
 
 

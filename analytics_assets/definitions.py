@@ -29,7 +29,7 @@ from analytics_assets.sales.schedules import (
     sales_dashboard_job,
     source_changed_refresh,
 )
-from analytics_assets.bi.assets import bi_assets, bi_job
+from analytics_assets.bi.assets import BI_ASSET_NAMES, bi_job, build_bi_assets
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
 from analytics_assets.default_partition import with_default_partition
@@ -60,13 +60,15 @@ def _from_env(name: str):
 
 
 core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, *customer360_assets, website_metrics,
-               *analysis_assets, product_events, product_event_retention, *bi_assets]
+               *analysis_assets, product_events, product_event_retention]
 # Funnels and datamarts come from spec files; none may take the name of one of our tables.
 internal_tables = {SALES_FACT_STATE, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
-                   web_tables.QUARANTINE, event_tables.FILES, event_tables.QUARANTINE}
+                   web_tables.QUARANTINE, event_tables.FILES, event_tables.QUARANTINE, *BI_ASSET_NAMES}
 core_assets += funnel_assets({key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
-datamart_assets, datamart_schedules, _ = datamart_definitions(
+datamart_assets, datamart_schedules, _, datamart_specs = datamart_definitions(
     {key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
+# The BI feeds cover every datamart the code location loads, shipped or user-defined.
+core_assets += build_bi_assets([spec.name for spec in datamart_specs])
 report_specs, report_assets, report_schedules, _ = report_definitions()
 
 

@@ -307,3 +307,33 @@ def secret_values(*extra: str | None) -> tuple[str, ...]:
         found.update((entry, entry.rsplit(":", 1)[-1], entry.rsplit("=", 1)[-1]))
     found.update(extra)
     return tuple(sorted((s for s in found if s and s.strip()), key=lambda s: (-len(s), s)))
+
+
+# The HTTP API (issue 17): who may call it, and the Dagster webserver it asks to reload the code
+# location and launch runs.
+DAGSTER_URL = "ANALYTICS_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+API_MIN_TOKEN_LENGTH = 16
+
+
+def api_tokens() -> tuple[str, ...]:
+    """The bearer tokens ANALYTICS_API_TOKENS accepts (comma-separated), each at least 16
+    characters: a short token is guessable, so it is refused rather than served."""
+    tokens = tuple(t.strip() for t in (os.environ.get(API_TOKENS) or "").split(",") if t.strip())
+    short = [str(i) for i, token in enumerate(tokens, 1) if len(token) < API_MIN_TOKEN_LENGTH]
+    if short:
+        raise SettingError(f"{API_TOKENS}: token {', '.join(short)} (counting from 1) is shorter than "
+                           f"{API_MIN_TOKEN_LENGTH} characters; use e.g. `python -c 'import secrets; "
+                           "print(secrets.token_urlsafe(32))'`")
+    return tokens
+
+
+def dagster_url() -> str:
+    """The Dagster webserver's base URL (`dagster dev` listens on 127.0.0.1:3000 by default)."""
+    from urllib.parse import urlsplit
+
+    raw = (os.environ.get(DAGSTER_URL) or DEFAULT_DAGSTER_URL).strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingError(f"{DAGSTER_URL}: {raw!r} is not an http(s)://host[:port][/path] URL")
+    return raw

@@ -1,9 +1,11 @@
-"""The BI feeds (group `bi`, `bi_job`): Parquet extracts any tool can read, and Grafana
-provisioning, under $ANALYTICS_DATA_DIR/bi/."""
+"""The BI feeds (group `bi`, `bi_job`): `bi_` views, Parquet (and Tableau) extracts any tool can
+read of the shipped marts and of every datamart, and Grafana provisioning, under
+$ANALYTICS_DATA_DIR/bi/."""
 
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +21,7 @@ from analytics_assets.warehouse.guards import missing_table_message, require_com
 from analytics_assets.warehouse.identifiers import quote_identifier
 
 BI_GROUP = "bi"
+# The shipped tables every bi_job feeds; build_bi_assets adds the datamarts.
 EXTRACTED = [m.name for m in MARTS] + ["customer_segments", "customer_segment_summary"]
 
 
@@ -29,14 +32,35 @@ def bi_dir() -> Path:
 # Power BI and Tableau's Hyper cannot read unsigned integers (UInt64 above all): the BI-facing views
 # cast them to the signed type that holds them (counts never reach 2^63).
 SIGNED = {"UInt8": "Int16", "UInt16": "Int32", "UInt32": "Int64", "UInt64": "Int64"}
+# Hyper reads numerics of at most 18 digits, and ClickHouse's sum() of a Decimal(18, s) is a
+# Decimal(38, s) (a datamart's revenue column): cast back; a value that does not fit fails the
+# read (DECIMAL_OVERFLOW) rather than being rounded.
+WIDE_DECIMAL = re.compile(r"^Decimal\((?P<precision>\d+), (?P<scale>\d+)\)$")
+BI_MAX_DECIMAL_PRECISION = 18
 
 
 def bi_view_name(table: str) -> str:
     return f"bi_{table}"
 
 
+def bi_type(kind: str) -> str | None:
+    """The type a BI view casts a column of ClickHouse type `kind` to, or None to keep it."""
+    inner, nullable = kind, False
+    while inner.startswith(("LowCardinality(", "Nullable(")):
+        nullable = nullable or inner.startswith("Nullable(")
+        inner = inner.split("(", 1)[1][:-1]
+    target = SIGNED.get(inner)
+    wide = WIDE_DECIMAL.match(inner)
+    if wide and int(wide["precision"]) > BI_MAX_DECIMAL_PRECISION >= int(wide["scale"]):
+        target = f"Decimal({BI_MAX_DECIMAL_PRECISION}, {wide['scale']})"
+    if target is None:
+        return None
+    return f"Nullable({target})" if nullable else target
+
+
 def bi_view_sql(wh, table: str) -> str:
-    """`CREATE OR REPLACE VIEW bi_<table>`: the table's columns, unsigned integers cast to signed."""
+    """`CREATE OR REPLACE VIEW bi_<table>`: the table's columns, unsigned integers cast to signed
+    and wide decimals to 18 digits (bi_type), the same for the shipped marts and every datamart."""
     columns = wh.rows("SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}"
                       " ORDER BY position", {"db": wh.database, "t": table})
     if not columns:
@@ -44,25 +68,10 @@ def bi_view_sql(wh, table: str) -> str:
     selected = []
     for name, kind in columns:
         column = quote_identifier(name)
-        inner = kind.removeprefix("LowCardinality(").removeprefix("Nullable(").rstrip(")")
-        if inner in SIGNED:
-            cast = SIGNED[inner] if "Nullable(" not in kind else f"Nullable({SIGNED[inner]})"
-            selected.append(f"CAST({column} AS {cast}) AS {column}")
-        else:
-            selected.append(column)
+        cast = bi_type(kind)
+        selected.append(f"CAST({column} AS {cast}) AS {column}" if cast else column)
     return (f"CREATE OR REPLACE VIEW {quote_identifier(bi_view_name(table))} AS SELECT {', '.join(selected)}"
             f" FROM {quote_identifier(table, what='table')}")
-
-
-@dg.asset(group_name=BI_GROUP, deps=EXTRACTED, kinds={"clickhouse", "view"}, pool=clickhouse_pool(),
-          description="bi_<table> views of the marts and segment tables for Power BI, Tableau and the extracts: "
-                      "unsigned integers cast to signed types those tools read.")
-def bi_views(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
-    with clickhouse.get_client() as wh:
-        require_complete(wh, EXTRACTED)  # a mart never built: name it and its job
-        for table in EXTRACTED:
-            wh.command(bi_view_sql(wh, table))
-    return dg.MaterializeResult(metadata={"views": ", ".join(bi_view_name(t) for t in EXTRACTED)})
 
 
 def write_parquet(wh, table: str, path: Path) -> int:
@@ -82,23 +91,6 @@ def write_csv(wh, table: str, path: Path) -> None:
     data = wh.raw_query(f"SELECT * FROM {quote_identifier(table, what='table')}", fmt="CSVWithNames")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-
-
-@dg.asset(group_name=BI_GROUP, deps=[bi_views], kinds={"parquet"}, pool=clickhouse_pool(),
-          description="A Parquet file per dashboard mart and segment table (from its bi_ view) in "
-                      "$ANALYTICS_DATA_DIR/bi/parquet/.")
-def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, config: ExtractConfig):
-    started = time.monotonic()
-    folder = bi_dir() / "parquet"
-    counts = {}
-    with clickhouse.get_client() as wh:
-        for table in EXTRACTED:
-            counts[table] = write_parquet(wh, bi_view_name(table), folder / f"{table}.parquet")
-            if config.csv:
-                write_csv(wh, bi_view_name(table), bi_dir() / "csv" / f"{table}.csv")
-    return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
-                                          "duration_s": round(time.monotonic() - started, 3),
-                                          **{f"rows_{t}": n for t, n in counts.items()}})
 
 
 @dg.asset(group_name=BI_GROUP, deps=[m.name for m in MARTS] + ["website_metrics_hourly", "website_metrics_moving_average",
@@ -215,21 +207,98 @@ def tableau_available() -> bool:
     return True
 
 
-@dg.asset(group_name=BI_GROUP, deps=[bi_parquet_extracts], kinds={"tableau"},
-          description="Tableau .hyper extracts of the Parquet extracts in $ANALYTICS_DATA_DIR/bi/tableau/ "
-                      "(the tableau extra: pip install '.[tableau]').")
-def bi_tableau_extracts(context: dg.AssetExecutionContext):
-    folder = bi_dir() / "tableau"
-    folder.mkdir(parents=True, exist_ok=True)
-    counts = {t: write_hyper(bi_dir() / "parquet" / f"{t}.parquet", folder / f"{t}.hyper") for t in EXTRACTED}
-    for log in folder.glob("hyperd*.log"):
-        log.unlink()
-    return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
-                                          **{f"rows_{t}": n for t, n in counts.items()}})
+def fed(tables: Sequence[str], datamarts: Sequence[str], exists: Callable[[str], bool]
+        ) -> tuple[list[str], list[str]]:
+    """(tables to feed, datamarts waiting): every shipped table (missing: the feed fails on it),
+    and the datamarts for which `exists(datamart)`; the others are not built yet (a new spec
+    before its first refresh) and wait for the next run rather than fail the feeds of the rest."""
+    ready = [t for t in datamarts if exists(t)]
+    return [*tables, *ready], [t for t in datamarts if t not in ready]
 
 
-# The Tableau extracts exist where the optional extra is installed.
-bi_assets = [bi_views, bi_parquet_extracts, grafana_provisioning, bi_readonly_access,
-             *([bi_tableau_extracts] if tableau_available() else [])]
+def feed_each(tables: Sequence[str], write: Callable[[str], object], what: str) -> dict[str, object]:
+    """`write(table)` for every table, all of them tried; then one error naming each that failed."""
+    counts, failures = {}, []
+    for table in tables:
+        try:
+            counts[table] = write(table)
+        except Exception as exc:  # the table and the reason; the others are written
+            failures.append(f"{table}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__}")
+    if failures:
+        raise dg.Failure(f"{what} not written for " + "; ".join(failures))
+    return counts
+
+
+def build_bi_assets(datamarts: Sequence[str] = ()) -> list[dg.AssetsDefinition]:
+    """The BI feed assets over the shipped marts and `datamarts` (every datamart of the code
+    location): the same bi_ view (unsigned integers cast), Parquet and .hyper for each."""
+    datamarts = [t for t in datamarts if t not in EXTRACTED]
+    tables = [*EXTRACTED, *datamarts]
+
+    @dg.asset(name="bi_views", group_name=BI_GROUP, deps=tables, kinds={"clickhouse", "view"}, pool=clickhouse_pool(),
+              description="bi_<table> views of the marts, segment tables and datamarts for Power BI, Tableau and the "
+                          "extracts: unsigned integers cast to signed types those tools read.")
+    def bi_views(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        with clickhouse.get_client() as wh:
+            require_complete(wh, EXTRACTED)  # a mart never built: name it and its job
+            ready, waiting = fed(EXTRACTED, datamarts, wh.table_exists)
+            feed_each(ready, lambda table: wh.command(bi_view_sql(wh, table)), "bi_ views")
+        for table in waiting:
+            context.log.warning(f"datamart {table} is not built yet: no bi_{table} view until it is")
+        return dg.MaterializeResult(metadata={"views": ", ".join(bi_view_name(t) for t in ready),
+                                              "datamarts_not_built_yet": ", ".join(waiting) or "none"})
+
+    @dg.asset(name="bi_parquet_extracts", group_name=BI_GROUP, deps=[bi_views], kinds={"parquet"},
+              pool=clickhouse_pool(),
+              description="A Parquet file per dashboard mart, segment table and datamart (from its bi_ view) in "
+                          "$ANALYTICS_DATA_DIR/bi/parquet/.")
+    def bi_parquet_extracts(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, config: ExtractConfig):
+        started = time.monotonic()
+        folder = bi_dir() / "parquet"
+        with clickhouse.get_client() as wh:
+            ready, waiting = fed(EXTRACTED, datamarts, lambda t: wh.table_exists(bi_view_name(t)))
+
+            def write(table: str) -> int:
+                rows = write_parquet(wh, bi_view_name(table), folder / f"{table}.parquet")
+                if config.csv:
+                    write_csv(wh, bi_view_name(table), bi_dir() / "csv" / f"{table}.csv")
+                return rows
+
+            counts = feed_each(ready, write, "Parquet extracts")
+        return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
+                                              "duration_s": round(time.monotonic() - started, 3),
+                                              "datamarts_not_built_yet": ", ".join(waiting) or "none",
+                                              **{f"rows_{t}": n for t, n in counts.items()}})
+
+    @dg.asset(name="bi_tableau_extracts", group_name=BI_GROUP, deps=[bi_parquet_extracts], kinds={"tableau"},
+              description="Tableau .hyper extracts of the Parquet extracts in $ANALYTICS_DATA_DIR/bi/tableau/ "
+                          "(the tableau extra: pip install '.[tableau]').")
+    def bi_tableau_extracts(context: dg.AssetExecutionContext):
+        folder = bi_dir() / "tableau"
+        folder.mkdir(parents=True, exist_ok=True)
+        parquet = bi_dir() / "parquet"
+        ready, waiting = fed(EXTRACTED, datamarts, lambda t: (parquet / f"{t}.parquet").exists())
+        try:
+            counts = feed_each(ready, lambda t: write_hyper(parquet / f"{t}.parquet", folder / f"{t}.hyper"),
+                               "Tableau extracts")
+        finally:
+            for log in folder.glob("hyperd*.log"):
+                log.unlink()
+        return dg.MaterializeResult(metadata={"folder": dg.MetadataValue.path(str(folder)),
+                                              "datamarts_not_built_yet": ", ".join(waiting) or "none",
+                                              **{f"rows_{t}": n for t, n in counts.items()}})
+
+    # The Tableau extracts exist where the optional extra is installed.
+    return [bi_views, bi_parquet_extracts, grafana_provisioning, bi_readonly_access,
+            *([bi_tableau_extracts] if tableau_available() else [])]
+
+
+# Asset names of the group: no datamart may take one.
+BI_ASSET_NAMES = ("bi_views", "bi_parquet_extracts", "grafana_provisioning", "bi_readonly_access", "bi_tableau_extracts")
+# Over the shipped tables alone (definitions.py builds them over every datamart too).
+bi_assets = build_bi_assets()
+bi_views, bi_parquet_extracts = bi_assets[0], bi_assets[1]
+bi_tableau_extracts = bi_assets[-1] if tableau_available() else None
 bi_job = dg.define_asset_job("bi_job", selection=dg.AssetSelection.groups(BI_GROUP),
-                             description="Parquet extracts and Grafana provisioning under $ANALYTICS_DATA_DIR/bi/.")
+                             description="bi_ views, Parquet (and Tableau) extracts of the marts and every datamart, "
+                                         "and Grafana provisioning, under $ANALYTICS_DATA_DIR/bi/.")

@@ -10,6 +10,7 @@ out with a warning naming the file, rather than taking every other asset down wi
 import logging
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 
@@ -84,7 +85,8 @@ def build_excel_asset(spec: DatamartSpec) -> dg.AssetsDefinition:
         owners=list(spec.owners) or None,
         pool=clickhouse_pool(),
         automation_condition=dg.AutomationCondition.eager(),
-        description=f"{spec.name} as an Excel workbook: data, summary, charts ({settings.EXPORTS_DIR}/{spec.name}.xlsx).",
+        description=f"{spec.name} as an Excel workbook: data{', summary' if spec.excel.include_summary else ''}"
+                    f"{', charts' if spec.excel.include_charts else ''} ({settings.EXPORTS_DIR}/{spec.name}.xlsx).",
     )
     def excel(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         from analytics_assets.exports.excel import export_table
@@ -92,7 +94,8 @@ def build_excel_asset(spec: DatamartSpec) -> dg.AssetsDefinition:
         path = settings.exports_dir() / f"{spec.name}.xlsx"
         with clickhouse.get_client() as wh:
             result = export_table(wh, spec.name, path, title=spec.name, description=spec.description,
-                                  refreshed_at=resolve_as_of(context))
+                                  refreshed_at=resolve_as_of(context), include_charts=spec.excel.include_charts,
+                                  include_summary=spec.excel.include_summary)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(result.path)), "rows": result.rows, "sheets": ", ".join(result.sheets),
             "charts": result.charts, "duration_s": round(result.seconds, 3)})
@@ -115,16 +118,23 @@ def build_datamart_schedule(spec: DatamartSpec) -> dg.ScheduleDefinition:
     )
 
 
-def datamart_definitions(reserved: set[str]) -> tuple[list[dg.AssetsDefinition], list[dg.ScheduleDefinition],
-                                                      list[SpecError]]:
+class DatamartDefinitions(NamedTuple):
+    assets: list[dg.AssetsDefinition]
+    schedules: list[dg.ScheduleDefinition]
+    errors: list[SpecError]
+    specs: list[DatamartSpec]  # the valid ones, each with its asset
+
+
+def datamart_definitions(reserved: set[str]) -> DatamartDefinitions:
     """Assets and schedules for every valid spec; `reserved` are names the datamarts may not take
     (every other asset and table of ours)."""
     specs, errors = load_specs(spec_folders())
-    assets, schedules = [], []
+    assets, schedules, kept = [], [], []
     for spec in specs:
         if spec.name in reserved:
             errors.append(SpecError(spec.source, [("name", f"{spec.name!r} is already a table of ours")]))
             continue
+        kept.append(spec)
         assets.append(build_datamart_asset(spec, reserved | {s.name for s in specs}))
         if spec.excel:
             assets.append(build_excel_asset(spec))
@@ -132,4 +142,4 @@ def datamart_definitions(reserved: set[str]) -> tuple[list[dg.AssetsDefinition],
             schedules.append(build_datamart_schedule(spec))
     for error in errors:
         log.warning("datamart spec left out: %s", error)
-    return assets, schedules, errors
+    return DatamartDefinitions(assets, schedules, errors, kept)

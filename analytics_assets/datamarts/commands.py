@@ -7,38 +7,12 @@ import sys
 from pathlib import Path
 
 from analytics_assets import settings
-from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_spec, load_specs, parse_spec
-from analytics_assets.files import atomic_path
+from analytics_assets.datamarts import catalog
+from analytics_assets.datamarts.spec import SpecError, load_spec
 from analytics_assets.spec_files import print_problems
 
 
-def _reserved() -> set[str]:
-    """Names a datamart may not take: our other assets and internal tables."""
-    from analytics_assets import definitions
-
-    return {key.to_user_string() for a in definitions.core_assets for key in a.keys} | definitions.internal_tables
-
-
-def _verified(spec: DatamartSpec) -> DatamartSpec:
-    """ClickHouse's verdict on top of the static checks (raises SpecError)."""
-    from analytics_assets.datamarts.build import verify
-    from analytics_assets.resources import ClickHouseResource
-
-    problems = []
-    if spec.name in _reserved():
-        problems.append(("name", f"{spec.name!r} is already a table of ours"))
-    from analytics_assets.datamarts.assets import query_parameters
-    from analytics_assets.logical_time import resolve_as_of
-
-    with ClickHouseResource().get_client() as wh:
-        problems += verify(wh, spec, query_parameters(resolve_as_of()))
-    if problems:
-        raise SpecError(spec.source, problems)
-    return spec
-
-
 def cmd_create(args: argparse.Namespace) -> int:
-    folder = settings.datamarts_dir()
     if args.from_file:
         import yaml
 
@@ -55,37 +29,24 @@ def cmd_create(args: argparse.Namespace) -> int:
         data = {k: v for k, v in data.items() if v not in (None, "", False)}
         source = f"datamart {args.name}"
     try:
-        spec = _verified(parse_spec(data, source=source))
+        spec, path = catalog.create(data, source=source, replace=args.force)
     except SpecError as exc:
         print_problems(exc)
         return 1
-    path = folder / f"{spec.name}.yaml"
-    taken = {s.name: s.source for s in load_specs([p for p in _folders() if p != folder])[0]}
-    if spec.name in taken:
-        print(f"error: {spec.name} is already defined by {taken[spec.name]}", file=sys.stderr)
+    except catalog.DatamartConflict as exc:
+        print(f"error: {exc}" + (" (--force replaces it)" if exc.replaceable else ""), file=sys.stderr)
         return 1
-    if path.exists() and not args.force:
-        print(f"error: {path} exists (--force replaces it)", file=sys.stderr)
-        return 1
-    with atomic_path(path) as tmp:
-        tmp.write_text(spec.to_yaml(), encoding="utf-8")
     print(f"created {path}")
     print("reload the code location (or restart dagster dev) to see it; materialize it with:")
     print(f"  dagster asset materialize -m analytics_assets.definitions --select {spec.name}")
     return 0
 
 
-def _folders() -> list[Path]:
-    from analytics_assets.datamarts.assets import spec_folders
-
-    return spec_folders()
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for raw in args.paths:
         try:
-            spec = _verified(load_spec(Path(raw)))
+            spec = catalog.verified(load_spec(Path(raw)))
         except SpecError as exc:
             print_problems(exc)
             failed += 1
@@ -97,9 +58,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    specs, errors = load_specs(_folders())
+    specs, errors = catalog.listing()
     print(f"{'name':<32} {'type':<18} {'refresh':<22} spec")
-    for spec in sorted(specs, key=lambda s: s.name):
+    for spec in specs:
         print(f"{spec.name:<32} {spec.type:<18} {spec.refresh_schedule or spec.refresh_strategy:<22} {spec.source}")
     for error in errors:
         print(f"{'(invalid)':<32} {'':<18} {'':<22} {error}")
@@ -109,8 +70,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from analytics_assets.resources import ClickHouseResource
 
-    specs, _ = load_specs(_folders())
-    spec = next((s for s in specs if s.name == args.name), None)
+    spec = catalog.find(args.name)
     if spec is None:
         print(f"error: no datamart named {args.name!r} (see: analytics-assets datamart list)", file=sys.stderr)
         return 1
@@ -120,12 +80,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     if spec.refresh_strategy == "scheduled":
         print(f"# schedule: {spec.name}_refresh ({spec.refresh_schedule} UTC)")
     with ClickHouseResource().get_client() as wh:
-        state = wh.rows("SELECT engine, total_rows, total_bytes, metadata_modification_time FROM system.tables"
-                        " WHERE database = {db:String} AND name = {t:String}", {"db": wh.database, "t": spec.name})
+        state = catalog.state(wh, spec.name)
     if state:
-        engine, rows, size, modified = state[0]
-        print(f"# in ClickHouse: {engine}, {rows if rows is not None else '-'} rows, "
-              f"{(size or 0) / 2**20:.1f} MiB, last built {modified} UTC")
+        rows = state["rows"]
+        print(f"# in ClickHouse: {state['engine']}, {rows if rows is not None else '-'} rows, "
+              f"{(state['bytes'] or 0) / 2**20:.1f} MiB, last built {state['last_built_utc']} UTC")
     else:
         print("# in ClickHouse: not built yet")
     return 0
@@ -137,12 +96,12 @@ def cmd_export_excel(args: argparse.Namespace) -> int:
     from analytics_assets.warehouse.identifiers import validate_identifier
 
     validate_identifier(args.name, what="NAME")
-    specs, _ = load_specs(_folders())
-    spec = next((s for s in specs if s.name == args.name), None)
+    spec = catalog.find(args.name)
     output = Path(args.output) if args.output else settings.exports_dir() / f"{args.name}.xlsx"
+    charts, summary = catalog.export_flags(spec, None if not args.no_charts else False, None if not args.no_summary else False)
     with ClickHouseResource().get_client() as wh:
-        result = export_table(wh, args.name, output, title=args.name,
-                              description=spec.description if spec else "", split=not args.no_split)
+        result = export_table(wh, args.name, output, title=args.name, description=spec.description if spec else "",
+                              split=not args.no_split, include_charts=charts, include_summary=summary)
     print(f"wrote {result.path}: {result.rows:,} rows on {', '.join(result.sheets)}; {result.charts} chart(s)")
     return 0
 
@@ -188,4 +147,6 @@ def add_commands(sub) -> None:
     excel.add_argument("name")
     excel.add_argument("--output", help=f"default ${settings.EXPORTS_DIR} (default $ANALYTICS_DATA_DIR/exports)/NAME.xlsx")
     excel.add_argument("--no-split", action="store_true", help="refuse rather than split past Excel's row limit")
+    excel.add_argument("--no-charts", action="store_true", help="no Charts sheet (default: the spec's excel: setting)")
+    excel.add_argument("--no-summary", action="store_true", help="no Summary sheet (default: the spec's excel: setting)")
     excel.set_defaults(func=cmd_export_excel)

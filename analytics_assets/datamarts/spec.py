@@ -2,7 +2,8 @@
 
 A spec is one YAML file named after the datamart. Its fields are the original Airflow examples' payload fields
 (`name`, `type`, `refresh_strategy`, `refresh_schedule`, `query`, `description`, `indexes`) plus
-`refresh_mode`, `owners`, `partition_by`, `checks` and `excel`. What each means is in
+`refresh_mode`, `owners`, `partition_by`, `checks` and `excel` (true, or the export's
+`include_charts`/`include_summary`). What each means is in
 README.md ("Declarative datamarts"). Validation here is static (no database); the CLI adds
 ClickHouse's own verdict (`EXPLAIN`). Every problem names its field.
 """
@@ -45,6 +46,14 @@ class SkipIndex:
 
 
 @dataclass(frozen=True)
+class ExcelOptions:
+    """The kept workbook's parts (the seed's export flags)."""
+
+    include_charts: bool = True
+    include_summary: bool = True
+
+
+@dataclass(frozen=True)
 class Checks:
     min_rows: int = 0
     not_null: tuple[str, ...] = ()
@@ -65,7 +74,7 @@ class DatamartSpec:
     owners: tuple[str, ...] = ()
     partition_by: str | None = None
     checks: Checks = field(default_factory=Checks)
-    excel: bool = False
+    excel: ExcelOptions | None = None  # None: no workbook kept
     tables: tuple[str, ...] = ()  # what the query reads (inferred)
     source: str = ""  # the file it came from
 
@@ -93,8 +102,10 @@ class DatamartSpec:
         checks = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.checks).items() if v}
         if checks:
             data["checks"] = checks
-        if self.excel:
+        if self.excel == ExcelOptions():
             data["excel"] = True
+        elif self.excel:
+            data["excel"] = asdict(self.excel)
         data["query"] = _Literal(self.query.strip() + "\n")
         return yaml.dump(data, sort_keys=False, allow_unicode=True, width=100, Dumper=_Dumper)
 
@@ -156,6 +167,8 @@ def parse_spec(data, *, source: str) -> DatamartSpec:
             validate_identifier(name, what="name")
             if name.startswith("_"):
                 raise ValueError("name: must not start with '_' (reserved for scratch tables)")
+            if name.startswith("bi_"):
+                raise ValueError("name: must not start with 'bi_' (reserved for the BI views, bi_<datamart>)")
         except ValueError as exc:
             problems.append(("name", str(exc).split(": ", 1)[-1]))
             name = None
@@ -196,7 +209,7 @@ def parse_spec(data, *, source: str) -> DatamartSpec:
     if kind == "view" and query is not None and "{as_of" in query:
         problems.append(("query", "a view is always current: it cannot use the run's logical time ({as_of...})"))
     checks = _checks(data.get("checks"), problems, identifiers)
-    excel = reader.flag("excel", False)
+    excel = _excel(data.get("excel"), problems)
     if problems:
         raise SpecError(source, problems)
     return DatamartSpec(name=name, query=query, type=kind, refresh_strategy=strategy, refresh_schedule=schedule,
@@ -231,6 +244,29 @@ def _indexes(value, problems, identifiers) -> tuple[tuple[str, ...], tuple[SkipI
         if column:
             skip.append(SkipIndex(column[0], kind, granularity))
     return sort_key, tuple(skip)
+
+
+def _excel(value, problems) -> ExcelOptions | None:
+    """`excel`: false/absent (no kept workbook), true (data, summary and charts), or a mapping of
+    `include_charts` and `include_summary` (each true by default)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ExcelOptions()
+    if not isinstance(value, dict):
+        problems.append(("excel", "must be true, false, or a mapping of include_charts and include_summary"))
+        return None
+    fine = True
+    for key, flag in value.items():
+        if key not in ("include_charts", "include_summary"):
+            problems.append((f"excel.{key}", "unknown field (known: include_charts, include_summary)"))
+            fine = False
+        elif not isinstance(flag, bool):
+            problems.append((f"excel.{key}", "must be true or false"))
+            fine = False
+    if not fine:
+        return None
+    return ExcelOptions(**value)
 
 
 def _checks(value, problems, identifiers) -> Checks:

@@ -160,6 +160,17 @@ def test_bi_views_cast_unsigned_integers_for_power_bi_and_tableau(sales):
             wh.rows("SELECT * FROM dashboard_daily_metrics ORDER BY date")
 
 
+@pytest.mark.parametrize("kind, cast", [
+    ("UInt64", "Int64"), ("Nullable(UInt32)", "Nullable(Int64)"), ("LowCardinality(Nullable(UInt8))", "Nullable(Int16)"),
+    ("Decimal(38, 2)", "Decimal(18, 2)"), ("Nullable(Decimal(38, 4))", "Nullable(Decimal(18, 4))"),
+    ("Decimal(18, 2)", None), ("Decimal(76, 40)", None), ("Int64", None), ("LowCardinality(String)", None),
+])
+def test_bi_views_cast_what_power_bi_and_hyper_cannot_read(kind, cast):
+    from analytics_assets.bi.assets import bi_type
+
+    assert bi_type(kind) == cast
+
+
 @pytest.mark.skipif(not tableau_available(), reason="the tableau extra (tableauhyperapi) is not installed")
 def test_tableau_extracts_read_back_equal(sales, tmp_path):
     from tableauhyperapi import Connection, HyperProcess, Telemetry
@@ -209,3 +220,57 @@ def test_the_bi_user_is_not_granted_the_landing_registries_and_quarantines_unles
     monkeypatch.setenv("ANALYTICS_BI_READ_LANDING_TABLES", "sometimes")
     with pytest.raises(SettingError, match="^ANALYTICS_BI_READ_LANDING_TABLES: 'sometimes' is not true or false"):
         readonly_access_sql("analytics")
+
+
+def test_bi_job_feeds_a_user_datamart_and_waits_for_one_not_built_yet(sales, tmp_path):
+    """`dagster job execute -j bi_job` with a user's datamart folder: the datamart gets its bi_ view
+    (UInt64 counts cast to Int64), its Parquet file and its .hyper extract, which Hyper reads back
+    equal to the table; a datamart not built yet is named as waiting and fails nothing."""
+    import subprocess
+
+    from analytics_assets.datamarts.assets import build_datamart_asset
+    from analytics_assets.datamarts.spec import load_spec
+    from analytics_assets_tests.support import DAGSTER, REPO
+
+    build_marts(sales)
+    specs = tmp_path / "datamarts"
+    specs.mkdir()
+    (specs / "region_orders_dm.yaml").write_text(
+        "name: region_orders_dm\nindexes: [region]\nquery: |\n  SELECT region, count() AS orders,"
+        " toUInt8(count() % 200) AS small, sum(net_amount) AS revenue FROM sales_fact GROUP BY region\n")
+    (specs / "later_dm.yaml").write_text("name: later_dm\nquery: SELECT region FROM sales_fact\n")
+    dg.materialize([build_datamart_asset(load_spec(specs / "region_orders_dm.yaml"), set())],
+                   resources={"clickhouse": sales}, tags={AS_OF_TAG: "2026-11-02T00:00:00+00:00"})
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("ANALYTICS_", "DAGSTER_"))}
+    env.update(ANALYTICS_CLICKHOUSE_DSN=sales.dsn, ANALYTICS_DATA_DIR=str(tmp_path / "data"),
+               ANALYTICS_DATAMARTS_DIR=str(specs), DAGSTER_HOME=str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    done = subprocess.run([DAGSTER, "job", "execute", "-m", "analytics_assets.definitions", "-j", "bi_job"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "RUN_SUCCESS" in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
+    assert "datamart later_dm is not built yet" in done.stdout + done.stderr
+
+    with sales.get_client() as wh:
+        types = dict(wh.rows("SELECT name, type FROM system.columns WHERE database = currentDatabase()"
+                             " AND table = 'bi_region_orders_dm'"))
+        expected = wh.rows("SELECT region, orders, small, revenue FROM region_orders_dm ORDER BY region")
+        assert not wh.table_exists("bi_later_dm")
+    # count() is UInt64, sum() of a Decimal(18, 2) is Decimal(38, 2): neither is readable by Hyper
+    assert (types["orders"], types["small"], types["revenue"]) == ("Int64", "Int16", "Nullable(Decimal(18, 2))")
+    folder = tmp_path / "data" / "bi"
+    extract = pq.read_table(folder / "parquet" / "region_orders_dm.parquet")
+    assert sorted(tuple(r.values()) for r in extract.to_pylist()) == expected and len(expected) == 3
+    assert str(extract.schema.field("orders").type) == "int64"
+    assert not (folder / "parquet" / "later_dm.parquet").exists()
+    if not tableau_available():
+        return
+    from tableauhyperapi import Connection, HyperProcess, TableName, Telemetry
+
+    with HyperProcess(telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+                      parameters={"log_dir": str(tmp_path)}) as hyper, \
+            Connection(hyper.endpoint, str(folder / "tableau" / "region_orders_dm.hyper")) as conn:
+        rows = conn.execute_list_query('SELECT "region", "orders", "small", "revenue" FROM "Extract"."Extract"'
+                                       ' ORDER BY "region"')
+        table = conn.catalog.get_table_definition(TableName("Extract", "Extract"))
+        orders_type = str(table.get_column_by_name("orders").type)
+    assert [tuple(r) for r in rows] == expected and orders_type == "BIG_INT"

@@ -117,7 +117,9 @@ def test_specs_in_the_folder_become_assets_and_schedules_and_bad_ones_are_left_o
     (tmp_path / "broken_dm.yaml").write_text("name: broken_dm\nquery: SELECT * FROM system.users\n")
     (tmp_path / "sales_fact.yaml").write_text("name: sales_fact\nquery: SELECT 1 AS x\n")
     (tmp_path / "sales_dashboard_dm.yaml").write_text("name: sales_dashboard_dm\nquery: SELECT 1 AS x\n")
-    assets, schedules, errors = datamart_definitions({"sales_fact"})
+    assets, schedules, errors, specs = datamart_definitions({"sales_fact"})
+    assert sorted(s.name for s in specs) == sorted(a.key.to_user_string() for a in assets
+                                                   if not a.key.to_user_string().endswith("_excel"))
     by_name = {a.key.to_user_string(): a for a in assets}
     assert {"mine_dm", "sales_dashboard_dm", "category_monthly_dm"} <= set(by_name)
     assert {k.to_user_string() for k in by_name["mine_dm"].dependency_keys} == {"orders", "sales_fact"}
@@ -179,3 +181,31 @@ def test_an_excel_datamart_keeps_a_workbook_and_the_cli_exports_any_datamart(ord
     assert "3 rows" in capsys.readouterr().out and out.exists()
     assert main(["export", "excel", "no_such_dm", "--output", str(out)]) == 2
     assert "no_such_dm" in capsys.readouterr().err
+
+
+def test_the_excel_flags_of_the_spec_and_the_command_line_are_honoured(orders, tmp_path, monkeypatch, capsys):
+    """`excel: {include_charts: false}` keeps a workbook without charts; `export excel --no-charts
+    --no-summary` writes the data alone, and without flags the spec's setting applies."""
+    import openpyxl
+
+    from analytics_assets.datamarts.assets import build_excel_asset
+
+    monkeypatch.setenv("ANALYTICS_EXPORTS_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("ANALYTICS_DATAMARTS_DIR", str(tmp_path / "specs"))
+    monkeypatch.setenv("ANALYTICS_CLICKHOUSE_DSN", orders.dsn)
+    the_spec = spec(excel={"include_charts": False})
+    result = dg.materialize([build_datamart_asset(the_spec, set()), build_excel_asset(the_spec)],
+                            resources={"clickhouse": orders}, tags={AS_OF_TAG: "2026-03-04T00:00:00+00:00"})
+    assert result.asset_materializations_for_node("orders_dm_excel")[0].metadata["charts"].value == 0
+    assert openpyxl.load_workbook(tmp_path / "exports" / "orders_dm.xlsx").sheetnames == ["Summary", "Data"]
+
+    out = tmp_path / "bare.xlsx"
+    assert main(["export", "excel", "orders_dm", "--output", str(out), "--no-charts", "--no-summary"]) == 0
+    assert openpyxl.load_workbook(out).sheetnames == ["Data"]
+    assert main(["export", "excel", "orders_dm", "--output", str(out), "--no-summary"]) == 0
+    assert openpyxl.load_workbook(out).sheetnames == ["Charts", "Data", "Chart data"]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "orders_dm.yaml").write_text(the_spec.to_yaml())  # its spec: no charts
+    assert main(["export", "excel", "orders_dm", "--output", str(out)]) == 0
+    assert openpyxl.load_workbook(out).sheetnames == ["Summary", "Data"]
+    assert "0 chart(s)" in capsys.readouterr().out

@@ -38,6 +38,7 @@ def test_the_shipped_examples_are_valid_and_round_trip():
     ({"name": "orders; DROP TABLE sales_fact"}, "name"),
     ({"name": "`x`"}, "name"),
     ({"name": "_staging_x"}, "name"),
+    ({"name": "bi_orders"}, "name"),  # bi_<datamart> is the datamart's BI view
     ({"name": None}, "name"),
     ({"type": "table; DROP"}, "type"),
     ({"refresh_strategy": "always"}, "refresh_strategy"),
@@ -70,10 +71,31 @@ def test_the_shipped_examples_are_valid_and_round_trip():
     ({"checks": {"unique_key": ["a,b) FROM x; --"]}}, "checks.unique_key"),
     ({"checks": {"min_rows": -1}}, "checks.min_rows"),
     ({"excel": "yes"}, "excel"),
+    ({"excel": {"include_charts": "no"}}, "excel.include_charts"),
+    ({"excel": {"include_summary": 0}}, "excel.include_summary"),
+    ({"excel": {"include_pivot": True}}, "excel.include_pivot"),
     ({"surprise": 1}, "surprise"),
 ])
 def test_bad_fields_are_refused_by_name(changes, field):
     assert field in fields(**changes)
+
+
+def test_the_excel_setting_keeps_the_export_flags_and_round_trips():
+    import yaml
+
+    from analytics_assets.datamarts.catalog import export_flags
+    from analytics_assets.datamarts.spec import ExcelOptions
+
+    plain = parse_spec({**GOOD, "excel": True}, source="test")
+    assert plain.excel == ExcelOptions(True, True) and "excel: true" in plain.to_yaml()
+    lean = parse_spec({**GOOD, "excel": {"include_charts": False}}, source="test")
+    assert lean.excel == ExcelOptions(include_charts=False, include_summary=True)
+    assert parse_spec(yaml.safe_load(lean.to_yaml()), source="test") == lean
+    assert parse_spec({**GOOD, "excel": False}, source="test").excel is None
+    # an export takes what is asked, else the spec's setting, else everything
+    assert export_flags(lean, None, None) == (False, True)
+    assert export_flags(lean, True, False) == (True, False)
+    assert export_flags(None, None, None) == (True, True)
 
 
 def test_every_problem_is_reported_at_once():

@@ -1,0 +1,1 @@
+"""The original Airflow examples' datamart API over HTTP (`analytics-assets api`)."""
