@@ -60,6 +60,14 @@ def clickhouse_database() -> str:
     return os.environ.get(CLICKHOUSE_DATABASE) or DEFAULT_DATABASE
 
 
+TRANSFER_MODE = "ANALYTICS_TRANSFER_MODE"
+
+
+def transfer_mode() -> str | None:
+    """How replicas are pulled ('client' or 'server'; validated where it is used), None when unset."""
+    return os.environ.get(TRANSFER_MODE) or None
+
+
 def is_chdb(dsn: str) -> bool:
     return dsn.startswith("chdb:")
 

@@ -30,6 +30,7 @@ from analytics_assets.ingest.sources import (
 from analytics_assets.ingest.transfer import TRANSFER_MODES, Source, TransferMode, Window
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.resources.postgres import PostgresResource
+from analytics_assets import settings
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse import append_atomically, replace_table
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
@@ -98,12 +99,10 @@ def schema_drift(wh: Warehouse, table: SourceTable) -> str | None:
 
 
 def resolve_mode(mode: str | None) -> TransferMode:
-    import os
-
-    value = mode or os.environ.get("ANALYTICS_TRANSFER_MODE") or "client"
+    value = mode or settings.transfer_mode() or "client"
     if value not in TRANSFER_MODES:
         raise SettingError(
-            f"transfer_mode (or ANALYTICS_TRANSFER_MODE): {value!r} is not one of {', '.join(TRANSFER_MODES)}"
+            f"transfer_mode (or {settings.TRANSFER_MODE}): {value!r} is not one of {', '.join(TRANSFER_MODES)}"
         )
     return value  # type: ignore[return-value]
 

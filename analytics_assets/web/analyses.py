@@ -92,10 +92,6 @@ def analysis_parameters(first_day: date, last_day: date, as_of: datetime) -> dic
     }
 
 
-def days_between(first_day: date, last_day: date) -> list[date]:
-    return [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
-
-
 def build_analysis(wh, analysis: Analysis, params: dict, results: list[dg.AssetCheckResult]) -> None:
     """Build, gate and swap in the days of `params` (raises GateFailed, keeping the old days)."""
     build_days(wh, analysis.name, load_sql(HERE / f"{analysis.name}.sql"), analysis.gates, params, results)
