@@ -15,7 +15,7 @@ from analytics_assets.ingest.sources import (
     SOURCE_TABLES,
     SourceTable,
 )
-from analytics_assets.ingest.transfer import inspect_source, key_enforced_by
+from analytics_assets.ingest.transfer import inspect_source, key_enforced_by, relation
 from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
@@ -74,14 +74,14 @@ def build_source_keys_unique_check(table: SourceTable) -> dg.AssetChecksDefiniti
             index = key_enforced_by(conn, table, schema)
             if index:
                 return dg.AssetCheckResult(passed=True, metadata={"enforced_by": f"NOT NULL and unique index {index}"})
-            relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name))
+            source = relation(schema, table)
             k = sql.Identifier(table.key)
             duplicates = conn.execute(
                 sql.SQL("SELECT {k}, count(*) FROM {t} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1"
-                        " ORDER BY count(*) DESC, {k} LIMIT %s").format(k=k, t=relation),
+                        " ORDER BY count(*) DESC, {k} LIMIT %s").format(k=k, t=source),
                 (SAMPLE_SIZE,),
             ).fetchall()
-            null_keys = conn.execute(sql.SQL("SELECT count(*) FROM {t} WHERE {k} IS NULL").format(k=k, t=relation)
+            null_keys = conn.execute(sql.SQL("SELECT count(*) FROM {t} WHERE {k} IS NULL").format(k=k, t=source)
                                      ).fetchone()[0]
         return dg.AssetCheckResult(
             passed=not duplicates and not null_keys,

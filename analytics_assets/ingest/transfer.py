@@ -55,6 +55,8 @@ MONEY_LIMIT = "9999999999999999.995"
 INT_LIMIT = "9223372036854775807"
 # Times ClickHouse can parse: years 1 to 9999 (PostgreSQL goes to 294276, and BC).
 TIME_RANGE = ("0001-01-01", "10000-01-01")
+# In `_source_issues`: a value stored as NULL (server mode reads such rows through COPY instead).
+UNSTORABLE = " cannot be stored "
 
 
 class SourceSchemaError(ValueError):
@@ -84,7 +86,12 @@ class Source:
 
     @property
     def relation(self) -> sql.Composable:
-        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.table.name))
+        return relation(self.schema, self.table)
+
+
+def relation(schema: str, table: SourceTable) -> sql.Composable:
+    """`schema.table` of the source, quoted."""
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name))
 
 
 def inspect_source(conn: psycopg.Connection, table: SourceTable, schema: str,
@@ -115,7 +122,7 @@ def key_enforced_by(conn: psycopg.Connection, table: SourceTable, schema: str) -
         " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
         " WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indnatts = 1"
         " AND i.indpred IS NULL AND a.attname = %s AND a.attnotnull LIMIT 1",
-        (sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name)).as_string(conn), table.key),
+        (relation(schema, table).as_string(conn), table.key),
     ).fetchone()
     return row[0] if row else None
 
@@ -163,19 +170,19 @@ def _select_list(source: Source) -> tuple[list[sql.Composable], list[sql.Composa
         values.append(value)
         if ok is not None:
             issues.append(sql.SQL(
-                "CASE WHEN {c} IS NOT NULL AND NOT ({ok}) THEN {name} || ' ' || {c}::text"
-                " || ' cannot be stored (stored as NULL)' END"
-            ).format(c=sql.Identifier(column.name), ok=ok, name=sql.Literal(column.name)))
+                "CASE WHEN {c} IS NOT NULL AND NOT ({ok}) THEN {name} || ' ' || {c}::text || {unstorable} END"
+            ).format(c=sql.Identifier(column.name), ok=ok, name=sql.Literal(column.name),
+                     unstorable=sql.Literal(UNSTORABLE + "(stored as NULL)")))
     v = sql.Identifier(VERSION_COLUMN)
     version_ok = _time_guard(v, "timestamptz")
     # NULL, infinite or out of range: the oldest version, read again at every run.
     values.append(sql.SQL("(CASE WHEN {ok} THEN {v}::timestamptz ELSE 'epoch' END AT TIME ZONE 'UTC')")
                   .format(ok=version_ok, v=v))
     issues.append(sql.SQL(
-        "CASE WHEN {v} IS NOT NULL AND NOT ({ok}) THEN 'updated_at ' || {v}::text || ' cannot be stored (stored as"
-        " 1970-01-01)' WHEN {v}::timestamptz > now() + %(tolerance)s THEN 'updated_at ' || {v}::text"
+        "CASE WHEN {v} IS NOT NULL AND NOT ({ok}) THEN 'updated_at ' || {v}::text || {unstorable}"
+        " WHEN {v}::timestamptz > now() + %(tolerance)s THEN 'updated_at ' || {v}::text"
         " || ' is ahead of the source clock ' || now()::text END"
-    ).format(v=v, ok=version_ok))
+    ).format(v=v, ok=version_ok, unstorable=sql.Literal(UNSTORABLE + "(stored as 1970-01-01)")))
     return values, issues
 
 
@@ -382,8 +389,9 @@ def server_pull(wh: Warehouse, pg: PostgresResource, source: Source, into: str, 
             copy_into(wh, conn, meta, pulled_columns(table, values=False), source_query(source, window, values=False),
                       _parameters(source, window), block_bytes=block_bytes)
         key = quote_identifier(table.key)
-        unreadable = [int(k) for (k,) in wh.rows(f"SELECT {key} FROM {q[meta]} WHERE {quote_identifier(ISSUES_COLUMN)}"
-                                                  " LIKE '% cannot be stored %'")]
+        unreadable = [int(k) for (k,) in wh.rows(
+            f"SELECT {key} FROM {q[meta]} WHERE position({quote_identifier(ISSUES_COLUMN)}, {{u:String}}) > 0",
+            {"u": UNSTORABLE})]
         columns = ", ".join(quote_identifier(n) for n in table.column_names)
         exprs = [_ch_expr(c) for c in table.columns]
         version = quote_identifier(VERSION_COLUMN)

@@ -8,6 +8,7 @@ and `{as_of_date:Date32}`.
 
 import time
 import warnings
+from contextlib import nullcontext
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -150,7 +151,9 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         with clickhouse.get_client() as wh:
             if table.prepare is not None:  # may create a source that is optional (no event file yet)
                 table.prepare(wh)
-            with scratch_tables(wh, *(o.table for o in table.optional)) as standins:
+            # Most tables have no optional source: no scratch tables (and no sweep of stale ones) for them.
+            with (scratch_tables(wh, *(o.table for o in table.optional)) if table.optional
+                  else nullcontext([])) as standins:
                 for source, standin in zip(table.optional, standins):
                     sources[source.table] = source.table
                     if not wh.table_exists(source.table):
