@@ -46,7 +46,10 @@ from analytics_assets.operations.alerts import data_quality_alerts, failure_aler
 from analytics_assets.operations.automation import automation_sensor
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
 from analytics_assets.resources.smtp import SmtpResource
+from analytics_assets.sales.checks import VERIFIED as SALES_FACT_VERIFIED
+from analytics_assets.sales.fact import DAILY as SALES_FACT_DAILY
 from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
+from analytics_assets.sales.marts import LAST_7_DAYS
 from analytics_assets.web import load as web_tables
 from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
@@ -62,7 +65,7 @@ def _from_env(name: str):
 core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, *customer360_assets, website_metrics,
                *analysis_assets, product_events, product_event_retention]
 # Funnels and datamarts come from spec files; none may take the name of one of our tables.
-internal_tables = {SALES_FACT_STATE, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
+internal_tables = {SALES_FACT_STATE, SALES_FACT_DAILY, SALES_FACT_VERIFIED, LAST_7_DAYS, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
                    web_tables.QUARANTINE, event_tables.FILES, event_tables.QUARANTINE, *BI_ASSET_NAMES}
 core_assets += funnel_assets({key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
 datamart_assets, datamart_schedules, _, datamart_specs = datamart_definitions(

@@ -123,12 +123,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sales", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--base-tree", type=Path, help="a checkout of an older commit, for the import time")
+    parser.add_argument("--same-rate", action="store_true",
+                        help="every size gets the smallest size's hourly change (new sales, status changes), "
+                        "so that a larger size measures a larger table, not a larger change")
     args = parser.parse_args()
+    smallest = min(args.sales)
     print(f"import analytics_assets.definitions: {import_seconds(None):.2f} s"
           + (f" (base tree: {import_seconds(args.base_tree):.2f} s)" if args.base_tree else ""), flush=True)
     server = start_server()
     table, hourly_rows = [], []
     for sales in args.sales:
+        rate = smallest / sales if args.same_rate else 1.0
         print(f"{sales:,} sales:", flush=True)
         dsn = fresh_database(server, f"bench_sales_{sales}", customers=max(100, sales // 20), products=500,
                              sales=sales, as_of=GENERATED_AS_OF)
@@ -136,7 +141,7 @@ def main() -> None:
         env = job_env(dsn, WORK / f"ch_sales_{sales}", WORK / f"dagster_home_{sales}", GENERATED_AS_OF.isoformat())
         for phase in ("full", "after activity"):
             if phase == "after activity":
-                activity = generator.apply_activity(dsn, seed=1)
+                activity = generator.apply_activity(dsn, seed=1, rate=rate)
                 env["ANALYTICS_AS_OF"] = activity.window_end.isoformat()
                 print(f"  activity: {activity.new_sales:,} new sales, {activity.status_changes:,} status changes",
                       flush=True)
@@ -151,7 +156,7 @@ def main() -> None:
             table.append((sales, phase, seed, ours_work, ours_wall, max(ingest["peak_rss_mb"], marts["peak_rss_mb"])))
             if phase == "full":  # customer_360 (in the hourly job) needs the segments once
                 dagster_execute("customer_segmentation_job", env)
-        activity = generator.apply_activity(dsn, seed=2)
+        activity = generator.apply_activity(dsn, seed=2, rate=rate)
         env["ANALYTICS_AS_OF"] = activity.window_end.isoformat()
         seed = run_seed_way(dsn, WORK / f"ch_seed_{sales}", env["ANALYTICS_AS_OF"])
         before = source_rows_read(dsn)
@@ -164,7 +169,7 @@ def main() -> None:
               f"PostgreSQL read {read:,} rows; seed's SQL {seed['sql_seconds']:.2f} s", flush=True)
         slowest = sorted(hourly["by_step"].items(), key=lambda kv: -kv[1])[:8]
         print("    slowest steps: " + ", ".join(f"{k} {v:.2f}" for k, v in slowest), flush=True)
-        hourly_rows.append((sales, seed, hourly, without_360, read))
+        hourly_rows.append((sales, seed, hourly, without_360, read, activity))
     print()
     print("| sales | phase | seed's way s (its SQL s) | ours: steps s | ratio | ours: `dagster job execute` x2 s | peak RSS MB seed / ours |")
     print("|---:|---|---:|---:|---:|---:|---:|")
@@ -172,13 +177,18 @@ def main() -> None:
         print(f"| {sales:,} | {phase} | {seed['seconds']:.2f} ({seed['sql_seconds']:.2f}) | {work:.2f} |"
               f" {seed['seconds'] / work:.1f}x | {wall:.2f} | {seed['peak_rss_mb']:.0f} / {peak:.0f} |")
     print()
-    print("| sales | seed's way s (its SQL s) | hourly_refresh_job steps s (without customer_360) | work ratio"
-          " | `dagster job execute` wall s | wall / seed's SQL | peak RSS MB | PostgreSQL rows read |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for sales, seed, hourly, without_360, read in hourly_rows:
-        print(f"| {sales:,} | {seed['seconds']:.2f} ({seed['sql_seconds']:.2f}) | {hourly['steps']:.2f}"
+    print("| sales | the hour's change | seed's way s (its SQL s) | hourly_refresh_job steps s (without customer_360)"
+          " | work ratio | `dagster job execute` wall s | wall / seed's SQL | peak RSS MB | PostgreSQL rows read |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for sales, seed, hourly, without_360, read, activity in hourly_rows:
+        print(f"| {sales:,} | {activity.new_sales:,} new, {activity.status_changes:,} status changes"
+              f" | {seed['seconds']:.2f} ({seed['sql_seconds']:.2f}) | {hourly['steps']:.2f}"
               f" ({without_360:.2f}) | {seed['seconds'] / hourly['steps']:.1f}x | {hourly['wall']:.2f}"
               f" | {hourly['wall'] / seed['sql_seconds']:.2f} | {hourly['peak_rss_mb']:.0f} | {read:,} |")
+    if len(hourly_rows) > 1:
+        (small, _, h_small, *_), (large, _, h_large, *_) = hourly_rows[0], hourly_rows[-1]
+        print(f"\nhourly refresh at {large:,} / at {small:,}: wall {h_large['wall'] / h_small['wall']:.2f},"
+              f" steps {h_large['steps'] / h_small['steps']:.2f}")
 
 
 if __name__ == "__main__":

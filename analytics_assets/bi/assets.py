@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 
 from analytics_assets import settings
 from analytics_assets.files import atomic_path
@@ -76,6 +75,8 @@ def bi_view_sql(wh, table: str) -> str:
 
 def write_parquet(wh, table: str, path: Path) -> int:
     """`table` as `path` (types kept: Decimal stays decimal), written aside then renamed."""
+    import pyarrow.parquet as pq  # half a second to import: only the step that writes Parquet
+
     data = wh.query_arrow(f"SELECT * FROM {quote_identifier(table, what='table')}")
     with atomic_path(path) as tmp:
         pq.write_table(data, tmp, compression="zstd")

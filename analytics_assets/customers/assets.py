@@ -5,13 +5,15 @@ models). Every step reads and writes ClickHouse tables.
 """
 
 import time
+from typing import TYPE_CHECKING
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
-import numpy as np
-import pyarrow as pa
 from pydantic import Field
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from analytics_assets.customers.clusters import FEATURES, LABELS, cluster_customers
 from analytics_assets.logical_time import resolve_as_of
@@ -47,7 +49,7 @@ customer_rfm = build_sql_table_asset(SqlTable(
 ))
 
 
-def _write(wh, table: str, definition: str, data: pa.Table) -> None:
+def _write(wh, table: str, definition: str, data: "pa.Table") -> None:
     def build(staging: str) -> None:
         wh.command(render_sql(sql_file(__file__, definition), target=staging))
         if data.num_rows:
@@ -65,6 +67,9 @@ def _write(wh, table: str, definition: str, data: pa.Table) -> None:
     "their rules (VIP/Frequent/Active/Dormant/Regular). MiniBatchKMeans past 200k customers.",
 )
 def customer_behavior_clusters(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+    import numpy as np  # numpy, pyarrow and scikit-learn: only the steps that use them pay their import
+    import pyarrow as pa
+
     started = time.monotonic()
     as_of = resolve_as_of(context)
     with clickhouse.get_client() as wh:
@@ -91,8 +96,10 @@ def customer_behavior_clusters(context: dg.AssetExecutionContext, clickhouse: Cl
     })
 
 
-def _constant(when: datetime, n: int) -> pa.Array:
+def _constant(when: datetime, n: int) -> "pa.Array":
     """A timestamp column holding `when` n times (without a Python list of n datetimes)."""
+    import pyarrow as pa
+
     return pa.repeat(pa.scalar(when, pa.timestamp("us", tz="UTC")), n)
 
 
@@ -112,6 +119,8 @@ class ClvConfig(dg.Config):
     pool=clickhouse_pool(),
 )
 def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, clickhouse: ClickHouseResource):
+    import pyarrow as pa
+
     started = time.monotonic()
     as_of = resolve_as_of(context)
     with clickhouse.get_client() as wh:
@@ -157,7 +166,9 @@ def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, clickhous
     })
 
 
-def _model_rows(result, as_of: datetime) -> pa.Table:
+def _model_rows(result, as_of: datetime) -> "pa.Table":
+    import pyarrow as pa
+
     rows = []
     for model, fit, params in (("bg_nbd", result.bg, ("r", "alpha", "a", "b")),
                                ("gamma_gamma", result.gg, ("p", "q", "gamma"))):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported by the step that clusters, not by the code location
+    import numpy as np
 
 FEATURES = ("recency_days", "frequency", "monetary_value", "avg_order_value",
             "total_items_purchased", "categories_purchased")
@@ -25,6 +28,8 @@ class Clustering:
 
 
 def cluster_customers(features: dict[str, np.ndarray]) -> Clustering:
+    import numpy as np
+
     # scikit-learn takes seconds to import: only the step that clusters pays for it, not every
     # process that loads the code location.
     from sklearn.cluster import KMeans, MiniBatchKMeans
@@ -53,6 +58,8 @@ def _distinct_rows_up_to(x: np.ndarray, limit: int) -> int:
     """min(limit, number of distinct rows of x), without sorting every row (np.unique(axis=0): 0.12 s at
     165k customers) to learn that there are more than 5: the first rows usually show it, else one vectorized
     pass per distinct row found."""
+    import numpy as np
+
     if len(np.unique(x[:1024], axis=0)) >= limit:
         return limit
     remaining = x
@@ -65,6 +72,8 @@ def _distinct_rows_up_to(x: np.ndarray, limit: int) -> int:
 
 def label_clusters(features: dict[str, np.ndarray], cluster: np.ndarray, k: int) -> np.ndarray:
     """The original Airflow examples' rules, on each cluster's means against the whole population's quartiles."""
+    import numpy as np
+
     recency = np.nan_to_num(np.asarray(features["recency_days"], dtype=float))
     frequency = np.nan_to_num(np.asarray(features["frequency"], dtype=float))
     monetary = np.nan_to_num(np.asarray(features["monetary_value"], dtype=float))

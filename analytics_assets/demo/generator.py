@@ -261,21 +261,22 @@ def generate(dsn: str, *, customers: int, products: int, sales: int, seed: int, 
     return GenerateResult(customers, products, sales, dirty_rows, time.perf_counter() - started)
 
 
-def apply_activity(dsn: str, *, seed: int, progress: Progress = None, now: datetime | None = None
-                   ) -> ActivityResult:
+def apply_activity(dsn: str, *, seed: int, progress: Progress = None, now: datetime | None = None,
+                   rate: float = 1.0) -> ActivityResult:
     """Play up to one hour of activity after the newest `updated_at` T, never past `now` (default:
     the wall clock): new sales at the rate of the week before T, status changes on recent sales and
     a few customers moving, all with `updated_at` in (T, min(T + 1h, now)]. Deterministic given the
-    seed, the database's contents and the window."""
+    seed, the database's contents and the window. `rate` scales the new sales and status changes
+    (a benchmark gives a 3x larger table the same hourly change with 1/3)."""
     say = progress or (lambda message: None)
     now = now or datetime.now(timezone.utc)
     with _connect(dsn) as conn:
         state = _DatabaseState.read(conn)
         window = _Window.after(state.newest_update_us, now)
         rng = np.random.default_rng([seed, state.newest_update_us % 2**63, state.max_sale_id, state.sales])
-        new = _new_sales(conn, rng, state, window)
+        new = _new_sales(conn, rng, state, window, rate)
         _copy_binary(conn, "sales", _SALES_COLUMNS, iter([new]))
-        changes = _status_changes(conn, rng, state, window)
+        changes = _status_changes(conn, rng, state, window, rate)
         moves = _customer_moves(conn, rng, window)
         conn.commit()
     say(f"activity {window.start:%Y-%m-%d %H:%M:%S} .. {window.end:%H:%M:%S}: {len(new['sale_id']):,} new sales, "
@@ -861,13 +862,13 @@ def _recent_buyers(conn: psycopg.Connection, limit: int) -> dict[str, np.ndarray
 
 
 def _new_sales(conn: psycopg.Connection, rng: np.random.Generator, state: _DatabaseState,
-               window: _Window) -> dict[str, np.ndarray]:
+               window: _Window, rate: float = 1.0) -> dict[str, np.ndarray]:
     """As many sales as the week before the window had in as long (at least one), placed in the
     window; most COMPLETED minutes later (when that is still inside the window), the others PENDING."""
     week = conn.execute("SELECT count(*) FROM sales WHERE sale_date >= %(t)s::timestamptz - interval '7 days'"
                         " AND sale_date < %(t)s", {"t": window.start}).fetchone()[0]
     hours = (window.end - window.start) / timedelta(hours=1)
-    n = max(1, int(rng.poisson(week / (7 * 24) * hours)))
+    n = max(1, int(rng.poisson(week / (7 * 24) * hours * rate)))
     source = _recent_buyers(conn, max(5_000, 2 * n))
     pick = rng.integers(0, len(source["customer_id"]), n)
     sale_s = window.seconds(rng, n)
@@ -885,7 +886,7 @@ def _new_sales(conn: psycopg.Connection, rng: np.random.Generator, state: _Datab
 
 
 def _status_changes(conn: psycopg.Connection, rng: np.random.Generator, state: _DatabaseState,
-                    window: _Window) -> int:
+                    window: _Window, rate: float = 1.0) -> int:
     """Resolve recent PENDING sales (85% COMPLETED, 15% CANCELLED) and refund some recently
     COMPLETED ones: about one sale in 2,500 of the table changes, in one UPDATE ... FROM."""
     rows = conn.execute(
@@ -894,7 +895,7 @@ def _status_changes(conn: psycopg.Connection, rng: np.random.Generator, state: _
         " ORDER BY sale_id", {"t": window.start, "max_id": state.max_sale_id}).fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     pending = np.array([r[1] == "PENDING" for r in rows], dtype=bool)
-    target = max(10, state.sales // 2_500)
+    target = max(10, int(state.sales * rate) // 2_500)
     resolve = _sample(rng, ids[pending], min(int(pending.sum()), round(0.6 * target)))
     refund = _sample(rng, ids[~pending], target - len(resolve))
     status = np.concatenate([np.where(rng.random(len(resolve)) < 0.85, COMPLETED, CANCELLED),

@@ -59,73 +59,92 @@ def build_matches_source_check(table: SourceTable) -> dg.AssetChecksDefinition:
     return matches_source
 
 
-def build_source_keys_unique_check(table: SourceTable) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=table.replica,
-        name="source_keys_unique",
-        blocking=True,
-        description=f"`{table.key}` is present and unique at the source. A row without a key, or sharing it, "
-        f"cannot be replicated (it would become key 0, or collapse into another row): it is kept out of the "
-        f"replica and listed with its reason in `{table.quarantine}`, and this check blocks what would publish it.",
+SOURCE_KEYS_UNIQUE = "source_keys_unique"
+FLAGGED_ROWS = "flagged_rows"
+
+
+def source_keys_unique(postgres: PostgresResource, table: SourceTable) -> dg.AssetCheckResult:
+    """`table.key` is NOT NULL and unique at the source: by its constraints, else by a scan."""
+    schema = validate_identifier(postgres.source_schema, what="source_schema")
+    with postgres.connect() as conn:
+        index = key_enforced_by(conn, table, schema)
+        if index:
+            return dg.AssetCheckResult(asset_key=table.replica, check_name=SOURCE_KEYS_UNIQUE, passed=True,
+                                       metadata={"enforced_by": f"NOT NULL and unique index {index}"})
+        source = relation(schema, table)
+        k = sql.Identifier(table.key)
+        duplicates = conn.execute(
+            sql.SQL("SELECT {k}, count(*) FROM {t} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1"
+                    " ORDER BY count(*) DESC, {k} LIMIT %s").format(k=k, t=source),
+            (SAMPLE_SIZE,),
+        ).fetchall()
+        null_keys = conn.execute(sql.SQL("SELECT count(*) FROM {t} WHERE {k} IS NULL").format(k=k, t=source)
+                                 ).fetchone()[0]
+    return dg.AssetCheckResult(
+        asset_key=table.replica, check_name=SOURCE_KEYS_UNIQUE,
+        passed=not duplicates and not null_keys,
+        metadata={
+            "enforced_by": "none (scanned the table)",
+            "null_keys": null_keys,
+            "duplicated_keys_sample": dg.MetadataValue.json([{"key": k, "rows": n} for k, n in duplicates]),
+            "quarantine": table.quarantine,
+        },
     )
-    def source_keys_unique(postgres: PostgresResource) -> dg.AssetCheckResult:
-        schema = validate_identifier(postgres.source_schema, what="source_schema")
-        with postgres.connect() as conn:
-            index = key_enforced_by(conn, table, schema)
-            if index:
-                return dg.AssetCheckResult(passed=True, metadata={"enforced_by": f"NOT NULL and unique index {index}"})
-            source = relation(schema, table)
-            k = sql.Identifier(table.key)
-            duplicates = conn.execute(
-                sql.SQL("SELECT {k}, count(*) FROM {t} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1"
-                        " ORDER BY count(*) DESC, {k} LIMIT %s").format(k=k, t=source),
-                (SAMPLE_SIZE,),
-            ).fetchall()
-            null_keys = conn.execute(sql.SQL("SELECT count(*) FROM {t} WHERE {k} IS NULL").format(k=k, t=source)
-                                     ).fetchone()[0]
-        return dg.AssetCheckResult(
-            passed=not duplicates and not null_keys,
-            metadata={
-                "enforced_by": "none (scanned the table)",
-                "null_keys": null_keys,
-                "duplicated_keys_sample": dg.MetadataValue.json([{"key": k, "rows": n} for k, n in duplicates]),
-                "quarantine": table.quarantine,
-            },
-        )
-
-    return source_keys_unique
 
 
-def build_flagged_rows_check(table: SourceTable) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=table.replica,
-        name="flagged_rows",
-        pool=clickhouse_pool(),
-        description="Rows mirrored with a flag: a value ClickHouse cannot hold (numeric NaN or Infinity, money "
-        "beyond Decimal(18, 2), an integer beyond Int64, a year outside 1-9999) stored as NULL, or an "
-        "updated_at ahead of the source's clock (kept out of the watermark). Each named with its key and "
-        "the original text; a warning, the other rows arrive.",
+def flagged_rows(wh, table: SourceTable) -> dg.AssetCheckResult:
+    """The replica's rows that carry a flag (`_source_issues`), named by key with the original text."""
+    key, issues = quote_identifier(table.key), quote_identifier(ISSUES_COLUMN)
+    replica = quote_identifier(table.replica)
+    # The flags live in one mostly-empty column: find the keys there, then take FINAL on them only.
+    (flagged, sample_rows), = wh.rows(
+        f"SELECT count(), groupArray({SAMPLE_SIZE})(({key}, {issues})) FROM (SELECT {key}, {issues}"
+        f" FROM {replica} FINAL WHERE {key} IN (SELECT {key} FROM {replica} WHERE {issues} != '')"
+        f" AND {quote_identifier(DELETED_COLUMN)} = 0 AND {issues} != '' ORDER BY {key})"
     )
-    def flagged_rows(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
-        key, issues = quote_identifier(table.key), quote_identifier(ISSUES_COLUMN)
-        replica = quote_identifier(table.replica)
+    return dg.AssetCheckResult(
+        asset_key=table.replica, check_name=FLAGGED_ROWS,
+        passed=flagged == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "flagged_rows": flagged,
+            "sample": dg.MetadataValue.json([{"key": k, "issues": text} for k, text in sample_rows]),
+        },
+    )
+
+
+def _hourly_specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for t in SOURCE_TABLES:
+        specs.append(dg.AssetCheckSpec(
+            SOURCE_KEYS_UNIQUE, asset=t.replica, blocking=True,
+            description=f"`{t.key}` is present and unique at the source. A row without a key, or sharing it, "
+            f"cannot be replicated (it would become key 0, or collapse into another row): it is kept out of the "
+            f"replica and listed with its reason in `{t.quarantine}`, and this check blocks what would publish it."))
+        specs.append(dg.AssetCheckSpec(
+            FLAGGED_ROWS, asset=t.replica,
+            description="Rows mirrored with a flag: a value ClickHouse cannot hold (numeric NaN or Infinity, money "
+            "beyond Decimal(18, 2), an integer beyond Int64, a year outside 1-9999) stored as NULL, or an "
+            "updated_at ahead of the source's clock (kept out of the watermark). Each named with its key and "
+            "the original text; a warning, the other rows arrive."))
+    return specs
+
+
+@dg.multi_asset_check(specs=_hourly_specs(), can_subset=True, name="replica_hourly_checks", pool=clickhouse_pool())
+def replica_hourly_checks(context: dg.AssetCheckExecutionContext, postgres: PostgresResource,
+                          clickhouse: ClickHouseResource):
+    """The replicas' cheap checks that run every hour, in one step (each its own check in the UI)."""
+    selected = context.selected_asset_check_keys
+    wanted = [(t, name) for t in SOURCE_TABLES for name in (SOURCE_KEYS_UNIQUE, FLAGGED_ROWS)
+              if dg.AssetCheckKey(dg.AssetKey(t.replica), name) in selected]
+    for t, name in wanted:
+        if name == SOURCE_KEYS_UNIQUE:
+            yield source_keys_unique(postgres, t)
+    if any(name == FLAGGED_ROWS for _, name in wanted):
         with clickhouse.get_client() as wh:
-            # The flags live in one mostly-empty column: find the keys there, then take FINAL on them only.
-            (flagged, sample_rows), = wh.rows(
-                f"SELECT count(), groupArray({SAMPLE_SIZE})(({key}, {issues})) FROM (SELECT {key}, {issues}"
-                f" FROM {replica} FINAL WHERE {key} IN (SELECT {key} FROM {replica} WHERE {issues} != '')"
-                f" AND {quote_identifier(DELETED_COLUMN)} = 0 AND {issues} != '' ORDER BY {key})"
-            )
-        return dg.AssetCheckResult(
-            passed=flagged == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "flagged_rows": flagged,
-                "sample": dg.MetadataValue.json([{"key": k, "issues": text} for k, text in sample_rows]),
-            },
-        )
-
-    return flagged_rows
+            for t, name in wanted:
+                if name == FLAGGED_ROWS:
+                    yield flagged_rows(wh, t)
 
 
 @dg.asset_check(
@@ -168,7 +187,6 @@ def raw_sales_orphan_keys(clickhouse: ClickHouseResource) -> dg.AssetCheckResult
 
 replica_checks = [
     *(build_matches_source_check(t) for t in SOURCE_TABLES),
-    *(build_flagged_rows_check(t) for t in SOURCE_TABLES),
-    *(build_source_keys_unique_check(t) for t in SOURCE_TABLES),
+    replica_hourly_checks,
     raw_sales_orphan_keys,
 ]

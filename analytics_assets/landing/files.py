@@ -26,10 +26,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
-import pyarrow as pa
+if TYPE_CHECKING:  # numpy and pyarrow: imported by the steps that read files, not the code location
+    import pyarrow as pa
 
 try:  # ISA-L's gzip decompresses about twice as fast as zlib's, with the same API
     from isal.igzip import open as _gzip_open
@@ -219,6 +219,9 @@ def line_chunks(file: LandingFile, file_id: int, chunk_bytes: int = CHUNK_BYTES)
 
 
 def _lines_table(data: bytes, file_id: int, first_line: int) -> tuple[pa.Table, int]:
+    import numpy as np
+    import pyarrow as pa
+
     breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     starts = np.concatenate(([0], breaks + 1)).astype(np.int64)
     if starts[-1] != len(data):  # the last line has no line break

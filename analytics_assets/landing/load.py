@@ -31,8 +31,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
 
-import pyarrow as pa
-
 from analytics_assets import settings
 from analytics_assets.landing.files import (
     LandingFile,
@@ -343,6 +341,8 @@ def _quarantine(wh, feed: LandingFeed, parsed: str, names: dict[int, str], loade
     """Store the first bad rows of each file (line cut to the cap, secrets masked): per file id,
     (rows stored, rows whose line or reason held a secret). Masking happens here, in Python, so a
     secret is never sent to ClickHouse, not even as a query parameter."""
+    import pyarrow as pa
+
     if not names or policy.max_rows_per_file == 0:
         return {}
     forms = policy.forms

@@ -13,12 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font
+from typing import TYPE_CHECKING
 
-from analytics_assets.exports.excel import excel_text
 from analytics_assets.files import atomic_path
+
+if TYPE_CHECKING:  # openpyxl is imported by the step that writes a workbook, not by the code location
+    from openpyxl import Workbook
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,11 @@ def _csv(report: Report) -> str:
 
 
 def _workbook(report: Report) -> Workbook:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from analytics_assets.exports.excel import excel_text
+
     spec = report.spec
     book = Workbook()
     sheet = book.active
@@ -119,6 +124,10 @@ def _workbook(report: Report) -> Workbook:
 
 
 def _table_sheet(book: Workbook, table: Table) -> None:
+    from openpyxl.styles import Font
+
+    from analytics_assets.exports.excel import excel_text
+
     ws = book.create_sheet(table.title)
     ws.append(table.columns)
     for cell in ws[1]:
@@ -150,6 +159,8 @@ def _format_row(ws, row: int) -> None:
 
 def _charts(book: Workbook, charts: list[Chart]) -> None:
     """Native charts over the tables' own cells, on a Charts sheet after the summary."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+
     sheet = book.create_sheet("Charts", 1)
     row = 1
     for chart in charts:

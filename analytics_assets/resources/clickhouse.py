@@ -18,18 +18,20 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import clickhouse_connect
 import dagster as dg
-import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from analytics_assets import settings
 from analytics_assets.resources.secrets import dsn_password, mask_url, redact
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+
+if TYPE_CHECKING:  # pyarrow (and numpy with it) costs half a second to import: only for Arrow I/O
+    import pyarrow as pa
 
 # Every timestamp we write or read is UTC, whatever the host's zone; PGTZ makes the
 # postgresql() table function read timestamptz in UTC too (libpq reads it at connect).

@@ -1,7 +1,9 @@
--- The original Airflow examples' daily metrics, last 7 days to the logical time: COMPLETED sales whose customer and
--- product exist (the original Airflow examples' inner joins). The original Airflow examples' fixed segment/region/category columns are
--- kept; the *_other_revenue columns hold everything outside those lists (NULL included), so the
--- splits always add up to net_revenue.
+-- The original Airflow examples' daily metrics for every day up to the logical time (they kept
+-- every day: the view dashboard_daily_metrics_last_7_days is their 7-day window): COMPLETED sales
+-- whose customer and product exist (their inner joins). Their fixed segment/region/category columns
+-- are kept; the *_other_revenue columns hold everything outside those lists (NULL included), so
+-- the splits always add up to net_revenue. Read from the run's per-day pre-aggregate
+-- (sales_by_day.sql: sales_fact_daily's days plus the logical day), not from sales_fact.
 CREATE TABLE $target
 (
     date                    Date32,
@@ -34,33 +36,29 @@ ORDER BY date
 AS
 SELECT
     sale_day AS date,
-    count() AS total_orders,
-    uniqExact(customer_id) AS unique_customers,
-    sum(quantity) AS total_units_sold,
-    sum(total_amount) AS gross_revenue,
-    sum(discount_amount) AS total_discounts,
-    sum(net_amount) AS net_revenue,
-    round(toDecimal128(sum(net_amount), 10) / nullIf(count(net_amount), 0), 2) AS avg_order_value,
-    sum(if(customer_segment = 'Enterprise', net_amount, 0)) AS enterprise_revenue,
-    sum(if(customer_segment = 'SMB', net_amount, 0)) AS smb_revenue,
-    sum(if(customer_segment = 'Consumer', net_amount, 0)) AS consumer_revenue,
-    sum(if(ifNull(customer_segment, '') NOT IN ('Enterprise', 'SMB', 'Consumer'), net_amount, 0)) AS other_segment_revenue,
-    sum(if(region = 'North America', net_amount, 0)) AS na_revenue,
-    sum(if(region = 'Europe', net_amount, 0)) AS emea_revenue,
-    sum(if(region = 'Asia Pacific', net_amount, 0)) AS apac_revenue,
-    sum(if(ifNull(region, '') NOT IN ('North America', 'Europe', 'Asia Pacific'), net_amount, 0)) AS other_region_revenue,
-    sum(if(category = 'Electronics', net_amount, 0)) AS electronics_revenue,
-    sum(if(category = 'Apparel', net_amount, 0)) AS apparel_revenue,
-    sum(if(category = 'Home & Garden', net_amount, 0)) AS home_revenue,
-    sum(if(ifNull(category, '') NOT IN ('Electronics', 'Apparel', 'Home & Garden'), net_amount, 0)) AS other_category_revenue,
-    total_units_sold / nullIf(total_orders, 0) AS items_per_order,
-    toFloat64(total_discounts) / nullIf(toFloat64(gross_revenue), 0) AS discount_rate,
+    total_orders,
+    unique_customers,
+    total_units_sold,
+    gross_revenue,
+    total_discounts,
+    net_revenue,
+    avg_order_value,
+    enterprise_revenue,
+    smb_revenue,
+    consumer_revenue,
+    other_segment_revenue,
+    na_revenue,
+    emea_revenue,
+    apac_revenue,
+    other_region_revenue,
+    electronics_revenue,
+    apparel_revenue,
+    home_revenue,
+    other_category_revenue,
+    items_per_order,
+    discount_rate,
     {as_of:DateTime64(6, 'UTC')} AS as_of,
     {as_of:DateTime64(6, 'UTC')} AS updated_at
-FROM sales_fact
-WHERE status = 'COMPLETED'
-  AND customer_found AND product_found
-  AND sale_day >= {as_of_date:Date32} - 7
-  AND sale_date < {as_of:DateTime64(6, 'UTC')}
-GROUP BY sale_day
+FROM $sales_by_day
+WHERE total_orders > 0
 ORDER BY date DESC

@@ -1,7 +1,8 @@
 -- The original Airflow examples' year-over-year comparison (all COMPLETED sales, no joins), fixed: every day from
 -- 1 January to the logical date (a day without sales is a 0, not a gap); the previous year is
 -- re-aggregated after shifting by a year (the original Airflow examples' Feb 29 + 1 year = Feb 28 gave a duplicate
--- row); growth is NULL without a previous value; orders growth is not integer division.
+-- row); growth is NULL without a previous value; orders growth is not integer division. Read from
+-- the run's per-day pre-aggregate (sales_by_day.sql), not from sales_fact.
 CREATE TABLE $target
 (
     date                Date32,
@@ -37,16 +38,15 @@ FROM
 ) AS spine
 LEFT JOIN
 (
-    SELECT sale_day AS date, sum(net_amount) AS revenue, count() AS orders
-    FROM sales_fact
-    WHERE status = 'COMPLETED' AND sale_day >= year_start AND sale_date < {as_of:DateTime64(6, 'UTC')}
-    GROUP BY sale_day
+    SELECT sale_day AS date, completed_net_revenue AS revenue, completed_orders AS orders
+    FROM $sales_by_day
+    WHERE sale_day >= year_start
 ) AS cy ON cy.date = spine.date
 LEFT JOIN
 (
-    SELECT addYears(sale_day, 1) AS date, sum(net_amount) AS revenue, count() AS orders
-    FROM sales_fact
-    WHERE status = 'COMPLETED' AND sale_day >= addYears(year_start, -1) AND sale_day < year_start
+    SELECT addYears(sale_day, 1) AS date, sum(completed_net_revenue) AS revenue, sum(completed_orders) AS orders
+    FROM $sales_by_day
+    WHERE sale_day >= addYears(year_start, -1) AND sale_day < year_start
     GROUP BY date
 ) AS py ON py.date = spine.date
 ORDER BY date

@@ -28,7 +28,18 @@ SELECT
     p.subcategory,
     s.updated_at,
     c.updated_at AS customer_updated_at,
-    p.updated_at AS product_updated_at
+    p.updated_at AS product_updated_at,
+    -- What is wrong with the row itself, for the source_anomalies check (a few rows in millions:
+    -- the check reads this column's sizes, not six columns of every sale).
+    arrayFilter(a -> a != '', [
+        if(s.quantity < 0, 'negative_quantity', ''),
+        if(s.discount_amount > s.total_amount, 'discount_above_total', ''),
+        if(s.sale_date IS NULL, 'null_sale_date', ''),
+        if(s.status IS NULL, 'null_status', ''),
+        if(s.total_amount IS NULL OR s.discount_amount IS NULL, 'null_amount', ''),
+        -- the epoch or earlier: a default value or a typo (year 1), not a sale
+        if(s.sale_date <= toDateTime64('1970-01-01 00:00:00', 6, 'UTC'), 'implausible_sale_date', '')
+    ]) AS anomalies
 FROM (SELECT * FROM $sales FINAL) AS s
 -- Filtering on the sorting key before FINAL is exact (all versions of a key stay together) and
 -- reads only the granules of the customers and products these sales refer to.

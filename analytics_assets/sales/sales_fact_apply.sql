@@ -35,7 +35,8 @@ UPDATE sales_fact SET
     subcategory = joinGet({current_join:String}, 'subcategory', sale_id),
     updated_at = joinGet({current_join:String}, 'updated_at', sale_id),
     customer_updated_at = joinGet({current_join:String}, 'customer_updated_at', sale_id),
-    product_updated_at = joinGet({current_join:String}, 'product_updated_at', sale_id)
+    product_updated_at = joinGet({current_join:String}, 'product_updated_at', sale_id),
+    anomalies = joinGet({current_join:String}, 'anomalies', sale_id)
 WHERE (sale_id, sale_day) IN (SELECT sale_id, sale_day FROM $current);
 
 -- New sales, and the moved ones deleted above.

@@ -2,7 +2,9 @@
 -- sales_fact in place, with lightweight UPDATEs (each one patch part, visible atomically; no
 -- partition rewrite). A customer who moves region changes every month of their history:
 -- rebuilding all those months for a handful of moves would cost a full rebuild. A deleted one
--- (tombstone) becomes "not found".
+-- (tombstone) becomes "not found". Before each UPDATE, the days of the sales whose attributes
+-- that sales_fact_daily depends on change (found, segment, region; found, category) go to
+-- $touched_days: those days are recomputed (a renamed customer changes no day).
 CREATE TABLE $customers_join
 (
     customer_id Int64, found UInt8, customer_name Nullable(String), customer_segment Nullable(String),
@@ -20,6 +22,14 @@ LEFT JOIN (
     WHERE customer_id IN (SELECT customer_id FROM raw_customers WHERE _synced_at > {customers_since:DateTime64(6, 'UTC')})
 ) AS c ON k.customer_id = c.customer_id
 SETTINGS join_use_nulls = 1;
+
+INSERT INTO $touched_days
+SELECT DISTINCT sale_day FROM sales_fact
+WHERE customer_id IN (SELECT customer_id FROM $customers_join)
+  AND toString((customer_found, customer_segment, region)) != toString((
+      joinGet({customers_join:String}, 'found', customer_id),
+      joinGet({customers_join:String}, 'customer_segment', customer_id),
+      joinGet({customers_join:String}, 'region', customer_id)));
 
 UPDATE sales_fact SET
     customer_found = joinGet({customers_join:String}, 'found', customer_id),
@@ -46,6 +56,13 @@ LEFT JOIN (
     WHERE product_id IN (SELECT product_id FROM raw_products WHERE _synced_at > {products_since:DateTime64(6, 'UTC')})
 ) AS p ON k.product_id = p.product_id
 SETTINGS join_use_nulls = 1;
+
+INSERT INTO $touched_days
+SELECT DISTINCT sale_day FROM sales_fact
+WHERE product_id IN (SELECT product_id FROM $products_join)
+  AND toString((product_found, category)) != toString((
+      joinGet({products_join:String}, 'found', product_id),
+      joinGet({products_join:String}, 'category', product_id)));
 
 UPDATE sales_fact SET
     product_found = joinGet({products_join:String}, 'found', product_id),

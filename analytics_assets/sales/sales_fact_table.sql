@@ -28,6 +28,12 @@ CREATE TABLE $target
     updated_at           DateTime64(6, 'UTC') CODEC(Delta, ZSTD(1)),
     customer_updated_at  Nullable(DateTime64(6, 'UTC')),
     product_updated_at   Nullable(DateTime64(6, 'UTC')),
+    anomalies            Array(LowCardinality(String)),
+    -- The refresh finds changed sales by sale_id and patched customers by customer_id: sale ids
+    -- grow with time, so a granule's min/max is narrow; a customer's sales are everywhere, so a
+    -- bloom filter. Both turn a scan of the whole column into a few granules.
+    INDEX sale_idx sale_id TYPE minmax GRANULARITY 1,
+    INDEX customer_bf customer_id TYPE bloom_filter GRANULARITY 1,
     INDEX customer_idx customer_id TYPE minmax GRANULARITY 4,
     INDEX category_idx category TYPE set(100) GRANULARITY 4,
     INDEX status_idx status TYPE set(16) GRANULARITY 4

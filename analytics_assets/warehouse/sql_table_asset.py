@@ -76,10 +76,11 @@ def gate_check_specs(asset: str, gates: tuple[Gate, ...]) -> list[dg.AssetCheckS
 
 
 def run_gates(wh, gates: tuple[Gate, ...], staging: str, params: Mapping[str, Any],
-              results: list[dg.AssetCheckResult]) -> None:
-    """Run each gate over `staging`, record its result, raise GateFailed if any failed."""
+              results: list[dg.AssetCheckResult], sources: Mapping[str, str] | None = None) -> None:
+    """Run each gate over `staging`, record its result, raise GateFailed if any failed. `sources`
+    names the scratch tables a gate may read as `$<name>` (e.g. a run's pre-aggregate)."""
     for gate in gates:
-        (failures, detail), = wh.rows(render_sql(gate.sql, target=staging), params)
+        (failures, detail), = wh.rows(render_sql(gate.sql, **(sources or {}), target=staging), params)
         results.append(dg.AssetCheckResult(
             check_name=gate.name, passed=failures == 0,
             metadata={"failures": int(failures), "detail": detail, "as_of": params["as_of"].isoformat()},
@@ -181,3 +182,80 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(metadata=metadata, check_results=results)
 
     return sql_table
+
+
+def _table_metadata(wh, table: SqlTable, as_of: datetime, started: float) -> dict:
+    metadata = {
+        "dagster/row_count": wh.row_count(table.name),
+        "as_of": as_of.isoformat(),
+        "duration_s": round(time.monotonic() - started, 3),
+        "preview": dg.MetadataValue.md(markdown_preview(wh, table.name)),
+    }
+    if table.window_start is not None:
+        metadata["window"] = f"[{table.window_start(as_of.date()).isoformat()}, {as_of.isoformat()})"
+    return metadata
+
+
+def build_sql_tables_asset(name: str, tables: tuple[SqlTable, ...], description: str,
+                           scratch: Callable[[Any, Mapping[str, Any]], Any] | None = None) -> dg.AssetsDefinition:
+    """Several tables of one domain built in one step, the way dbt builds its models: each is
+    still its own asset with its own gates (built aside, gated, swapped in), and any subset can be
+    materialized; the step's fixed costs (process-side bookkeeping, the source checks, a shared
+    scratch table) are paid once. `scratch(wh, params)` is a context manager yielding
+    `{name: table}` for the SQL's and the gates' `$<name>` placeholders. A table whose build or gate
+    fails keeps its previous version; the others are still built, then the step fails naming it."""
+    specs = [
+        dg.AssetSpec(
+            t.name, group_name=t.group, deps=list(t.deps), kinds={"clickhouse"}, skippable=True,
+            description=f"{t.description} Replaced atomically; gates run on the new version before the swap.",
+            freshness_policy=dg.FreshnessPolicy.time_window(fail_window=t.stale_after) if t.stale_after else None,
+        )
+        for t in tables
+    ]
+
+    @dg.multi_asset(
+        name=name, specs=specs, can_subset=True, pool=clickhouse_pool(), description=description,
+        check_specs=[spec for t in tables for spec in gate_check_specs(t.name, t.gates)],
+    )
+    def sql_tables(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
+        as_of = resolve_as_of(context)
+        params = {"as_of": as_of, "as_of_date": as_of.date()}
+        selected = [t for t in tables if dg.AssetKey(t.name) in context.selected_asset_keys]
+        checks = context.selected_asset_check_keys
+        failed: list[str] = []
+        with clickhouse.get_client() as wh:
+            require_complete(wh, dict.fromkeys(d for t in selected for d in t.deps))
+            with (scratch(wh, params) if scratch else nullcontext({})) as sources:
+                for table in selected:
+                    started = time.monotonic()
+                    table_params = {**params, **table.parameters(as_of)}
+                    results: list[dg.AssetCheckResult] = []
+
+                    def build(staging: str, table=table, table_params=table_params) -> None:
+                        sql = load_sql(table.sql_dir / f"{table.name}.sql")
+                        wh.command(render_sql(sql, **sources, target=staging), table_params)
+
+                    def gates(staging: str, table=table, table_params=table_params, results=results) -> None:
+                        run_gates(wh, table.gates, staging, table_params, results, sources)
+
+                    try:
+                        replace_table(wh, table.name, build, gates)
+                    except GateFailed:
+                        gate_names = [r.check_name for r in results if not r.passed]
+                        failed.append(f"{table.name}: gate(s) {', '.join(gate_names)} failed; the previous "
+                                      "version is kept")
+                    except Exception as exc:  # noqa: BLE001 - the others still build; the step fails below
+                        context.log.error(f"{table.name}: {exc}")
+                        failed.append(f"{table.name}: {str(exc).splitlines()[0]}; the previous version is kept")
+                    else:
+                        yield dg.MaterializeResult(asset_key=table.name,
+                                                   metadata=_table_metadata(wh, table, as_of, started))
+                    for result in results:
+                        key = dg.AssetCheckKey(dg.AssetKey(table.name), result.check_name)
+                        if key in checks:
+                            yield dg.AssetCheckResult(asset_key=table.name, check_name=result.check_name,
+                                                      passed=result.passed, metadata=result.metadata)
+        if failed:
+            raise dg.Failure("; ".join(failed), allow_retries=False)
+
+    return sql_tables

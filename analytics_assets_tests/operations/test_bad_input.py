@@ -211,12 +211,12 @@ def test_a_source_table_missing_a_column_is_an_error_naming_table_and_column(sou
 
 
 def test_duplicate_source_keys_fail_the_blocking_check_naming_the_keys(source_dsn, warehouse):
-    from analytics_assets.ingest.checks import build_source_keys_unique_check
+    from analytics_assets.ingest.checks import source_keys_unique
 
     pg = _other_schema(source_dsn, "dups", "ALTER TABLE products DROP CONSTRAINT products_pkey;"
                                            " INSERT INTO products VALUES (7, 'a', 'c', 's', now()), (7, 'b', 'c', 's', now()),"
                                            " (8, 'c', 'c', 's', now())")
-    result = build_source_keys_unique_check(PRODUCTS)(postgres=pg)
+    result = source_keys_unique(pg, PRODUCTS)
     assert not result.passed and result.metadata["duplicated_keys_sample"].value == [{"key": 7, "rows": 2}]
     KINDS["source schema"] = KINDS.get("source schema", 0) + 1
 

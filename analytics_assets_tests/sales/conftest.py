@@ -31,3 +31,9 @@ def run_pipeline(pg, clickhouse, as_of: datetime, *, selection=None, run_config=
 @pytest.fixture
 def run():
     return run_pipeline
+
+
+def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dg.AssetMaterialization]:
+    """The materializations of one asset (the marts share one step, `dashboard_marts`)."""
+    return [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey(asset)]

@@ -13,7 +13,7 @@ from analytics_assets.ingest.schedules import ingest_job
 from analytics_assets.logical_time import AS_OF_TAG, SCHEDULED_TAG
 from analytics_assets.resources import PostgresResource
 from analytics_assets.sales.schedules import sales_dashboard_after_ingest, sales_dashboard_hourly_schedule
-from analytics_assets_tests.sales.conftest import ALL
+from analytics_assets_tests.sales.conftest import ALL, materializations
 from analytics_assets_tests.support import evaluate_run_status_sensor
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
@@ -40,7 +40,7 @@ def test_a_schedule_tick_is_the_logical_time(pg_dsn, clickhouse, monkeypatch):
         ALL, resources={"postgres": PostgresResource(dsn=pg_dsn), "clickhouse": clickhouse},
         tags={SCHEDULED_TAG: "2026-06-30T12:00:00+00:00"},
     )
-    (mart,) = result.asset_materializations_for_node("dashboard_daily_metrics")
+    (mart,) = materializations(result, "dashboard_daily_breakdown")
     assert mart.metadata["as_of"].value == "2026-06-30T12:00:00+00:00"
     assert mart.metadata["window"].value == "[2026-06-23, 2026-06-30T12:00:00+00:00)"
 
@@ -49,7 +49,7 @@ def test_the_environment_is_the_fallback_logical_time(pg_dsn, clickhouse, monkey
     monkeypatch.setenv("ANALYTICS_AS_OF", "2026-06-29T06:30:00Z")
     generator.generate(pg_dsn, customers=200, products=30, sales=2000, seed=2, as_of=AS_OF)
     result = dg.materialize(ALL, resources={"postgres": PostgresResource(dsn=pg_dsn), "clickhouse": clickhouse})
-    (mart,) = result.asset_materializations_for_node("dashboard_yoy_comparison")
+    (mart,) = materializations(result, "dashboard_yoy_comparison")
     assert mart.metadata["as_of"].value == "2026-06-29T06:30:00+00:00"
 
 

@@ -14,6 +14,7 @@ from analytics_assets.sales.marts import MARTS
 from analytics_assets.warehouse import sql_table_asset
 from analytics_assets.warehouse.sql import load_sql as real_load_sql
 from analytics_assets.warehouse.sql import sql_file as real_sql_file
+from analytics_assets_tests.sales.conftest import materializations
 
 AS_OF = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
 MART_NAMES = [m.name for m in MARTS]
@@ -102,9 +103,9 @@ def test_a_failure_mid_refresh_leaves_the_old_mart(built, clickhouse, run, monke
 def test_a_failing_gate_stops_the_swap_and_is_recorded(built, clickhouse, run, monkeypatch):
     with clickhouse.get_client() as wh:
         before = snapshot(wh, "dashboard_daily_metrics")
-    # Count every sale twice: the matches_sales_fact gate must refuse the new version.
+    # Count every day's revenue twice: the matches_sales_fact gate must refuse the new version.
     _patched_sql(monkeypatch, "dashboard_daily_metrics", lambda sql: sql.replace(
-        "FROM sales_fact\n", "FROM (SELECT * FROM sales_fact UNION ALL SELECT * FROM sales_fact)\n"))
+        "    net_revenue,\n", "    net_revenue * 2 AS net_revenue,\n"))
     result = run(built, clickhouse, AS_OF - timedelta(days=2), selection=["dashboard_daily_metrics"],
                  raise_on_error=False)
     assert not result.success
@@ -119,7 +120,7 @@ def test_a_failing_gate_stops_the_swap_and_is_recorded(built, clickhouse, run, m
 
 def test_marts_carry_their_window_and_a_preview(built, clickhouse, run):
     result = run(built, clickhouse, AS_OF, selection=["dashboard_top_customers"])
-    (materialization,) = result.asset_materializations_for_node("dashboard_top_customers")
+    (materialization,) = materializations(result, "dashboard_top_customers")
     metadata = materialization.metadata
     assert metadata["dagster/row_count"].value == 100
     assert metadata["window"].value == "[2026-04-01, 2026-06-30T12:00:00+00:00)"

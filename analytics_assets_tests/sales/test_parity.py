@@ -17,7 +17,7 @@ import pytest
 
 from analytics_assets.demo import generator
 from analytics_assets.resources import PostgresResource
-from analytics_assets.sales.marts import MARTS
+from analytics_assets.sales.marts import LAST_7_DAYS, MARTS
 
 SEED_SQL = Path(__file__).with_name("seed_sql")
 GENERATED_AS_OF = datetime(2025, 6, 30, 12, tzinfo=timezone.utc)  # data from early 2023: includes 2024-02-29
@@ -71,13 +71,36 @@ def test_marts_equal_the_seeds_sql(dirty_source, clickhouse, run, as_of):
             cursor = conn.execute(reference, {"as_of": as_of, "as_of_date": as_of.date()})
             columns = [c.name for c in cursor.description]
             expected = sorted(cursor.fetchall(), key=_sort_key)
-            actual = sorted(wh.rows(f"SELECT {', '.join(columns)} FROM {mart.name}"), key=_sort_key)
+            # dashboard_daily_metrics keeps every day; the original's 7 days are its view.
+            table = LAST_7_DAYS if mart.name == "dashboard_daily_metrics" else mart.name
+            actual = sorted(wh.rows(f"SELECT {', '.join(columns)} FROM {table}"), key=_sort_key)
             assert len(actual) == len(expected), f"{mart.name}: {len(actual)} rows, the seed's SQL gives {len(expected)}"
             for want, got in zip(expected, actual):
                 mismatches = [(c, w, g) for c, w, g in zip(columns, want, got) if not _same(w, g)]
                 assert not mismatches, f"{mart.name}: {mismatches} in row {want}"
             compared += len(expected)
     assert compared > 100
+
+
+@pytest.mark.parametrize("as_of", AS_OFS[:2], ids=lambda d: d.isoformat())
+def test_daily_metrics_keep_every_day_since_the_first_sale(dirty_source, clickhouse, run, as_of):
+    """The original kept every day's row (it never deleted): the mart equals its query without the
+    7-day window, every day from the first sale to the logical time."""
+    assert run(dirty_source, clickhouse, as_of).success
+    reference = (SEED_SQL / "dashboard_daily_metrics.sql").read_text()
+    window = "s.sale_date >= %(as_of_date)s::date - INTERVAL '7 days'"
+    assert window in reference
+    with dirty_source.connect() as conn, clickhouse.get_client() as wh:
+        cursor = conn.execute(reference.replace(window, "TRUE"), {"as_of": as_of, "as_of_date": as_of.date()})
+        columns = [c.name for c in cursor.description]
+        expected = sorted(cursor.fetchall(), key=_sort_key)
+        actual = sorted(wh.rows(f"SELECT {', '.join(columns)} FROM dashboard_daily_metrics"), key=_sort_key)
+        first_sale = conn.execute("SELECT min(sale_date)::date FROM sales WHERE status = 'COMPLETED'").fetchone()[0]
+    assert len(expected) > 365 and min(row[0] for row in actual) == first_sale
+    assert len(actual) == len(expected)
+    for want, got in zip(expected, actual):
+        mismatches = [(c, w, g) for c, w, g in zip(columns, want, got) if not _same(w, g)]
+        assert not mismatches, f"dashboard_daily_metrics: {mismatches} in row {want}"
 
 
 def test_the_dirty_rows_reach_the_windows(dirty_source):
