@@ -11,6 +11,7 @@ from analytics_assets.customers.assets import customer_assets, customer_checks
 from analytics_assets.customers.schedules import customer_segmentation_daily_schedule, customer_segmentation_job
 from analytics_assets.ingest.assets import replica_assets
 from analytics_assets.ingest.checks import replica_checks
+from analytics_assets.ingest.replicate import WATERMARKS as REPLICA_WATERMARKS
 from analytics_assets.ingest.schedules import (
     ingest_hourly_schedule,
     ingest_job,
@@ -65,7 +66,7 @@ def _from_env(name: str):
 core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, *customer360_assets, website_metrics,
                *analysis_assets, product_events, product_event_retention]
 # Funnels and datamarts come from spec files; none may take the name of one of our tables.
-internal_tables = {SALES_FACT_STATE, SALES_FACT_DAILY, SALES_FACT_VERIFIED, LAST_7_DAYS, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
+internal_tables = {SALES_FACT_STATE, SALES_FACT_DAILY, SALES_FACT_VERIFIED, LAST_7_DAYS, REPLICA_WATERMARKS, web_tables.HOURLY_STATE, web_tables.HOURLY_MV, web_tables.FILES,
                    web_tables.QUARANTINE, event_tables.FILES, event_tables.QUARANTINE, *BI_ASSET_NAMES}
 core_assets += funnel_assets({key.to_user_string() for a in core_assets for key in a.keys} | internal_tables)
 datamart_assets, datamart_schedules, _, datamart_specs = datamart_definitions(

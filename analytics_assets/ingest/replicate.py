@@ -64,14 +64,39 @@ class ReplicationResult:
     repaired_sample: tuple[int, ...] = ()
 
 
+WATERMARKS = "replica_watermarks"
+# The newest source version among `$table`'s live rows, each capped at the source's clock.
+NEWEST_VERSION = (f"maxOrNull(if({quote_identifier(DELETED_COLUMN)} = 0,"
+                  f" least({quote_identifier(VERSION_COLUMN)}, {quote_identifier(CLOCK_COLUMN)}), NULL))")
+
+
 def watermark(wh: Warehouse, table: SourceTable) -> datetime | None:
-    """The newest source version held, each row's capped at the source's clock when it was read."""
-    version, clock = quote_identifier(VERSION_COLUMN), quote_identifier(CLOCK_COLUMN)
-    value = wh.scalar(
-        f"SELECT maxOrNull(least({version}, {clock})) FROM {quote_identifier(table.replica)}"
-        f" WHERE {quote_identifier(DELETED_COLUMN)} = 0"
-    )
-    return utc(value)
+    """The newest source version held, each row's capped at the source's clock when it was read: as
+    recorded by the last pull into this very table (its UUID), else by reading the replica's two
+    columns whole (seconds at tens of millions of rows; the recorded one is one small row)."""
+    uuid = _table_uuid(wh, table.replica)
+    if wh.table_exists(WATERMARKS):
+        (recorded, found), = wh.rows(
+            f"SELECT argMax(watermark, recorded_at), count() FROM {WATERMARKS}"
+            " WHERE replica = {r:String} AND table_uuid = {u:String}", {"r": table.replica, "u": uuid})
+        if found:
+            return utc(recorded)
+    return utc(wh.scalar(f"SELECT {NEWEST_VERSION} FROM {quote_identifier(table.replica)}"))
+
+
+def _table_uuid(wh: Warehouse, name: str) -> str:
+    return wh.scalar("SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+                     {"db": wh.database, "t": name})
+
+
+def _record_watermark(wh: Warehouse, table: SourceTable, value: datetime | None) -> None:
+    """Written after the rows it covers were attached: a run that fails before writing it leaves the
+    previous (older) one, and the next pull re-reads a little more (a re-read is harmless)."""
+    wh.command(f"CREATE TABLE IF NOT EXISTS {WATERMARKS} (replica String, table_uuid String,"
+               " watermark Nullable(DateTime64(6, 'UTC')), recorded_at DateTime64(6, 'UTC'))"
+               " ENGINE = ReplacingMergeTree(recorded_at) ORDER BY (replica, table_uuid)")
+    wh.insert_rows(WATERMARKS, [(table.replica, _table_uuid(wh, table.replica), value, datetime.now(timezone.utc))],
+                   ["replica", "table_uuid", "watermark", "recorded_at"])
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -140,21 +165,23 @@ def replicate(
     )
     quarantined = refresh_quarantine(wh, pg, source)
     read = new = 0
+    newest = None  # NEWEST_VERSION of the rows pulled last
 
     def pull(into: str, window: Window) -> None:
         """Read the window into `into`; count the rows read and those newer than the watermark
         (the look-back re-reads rows the replica has: they are not news)."""
-        nonlocal read, new
+        nonlocal read, new, newest
         if mode == "server" and window.keys is None:
             transfer.server_pull(wh, pg, source, into, window, block_bytes=block_bytes)
         else:  # repairs are read by key, through COPY whatever the mode
             with pg.connect() as conn:
                 transfer.client_pull(wh, conn, source, into, window, block_bytes=block_bytes)
-        (read, new), = wh.rows(
-            f"SELECT count(), countIf({quote_identifier(VERSION_COLUMN)} > {{mark:DateTime64(6, 'UTC')}})"
-            f" FROM {quote_identifier(into)}",
+        (read, new, newest), = wh.rows(
+            f"SELECT count(), countIf({quote_identifier(VERSION_COLUMN)} > {{mark:DateTime64(6, 'UTC')}}),"
+            f" {NEWEST_VERSION} FROM {quote_identifier(into)}",
             {"mark": before if before and reason is None else EPOCH},
         )
+        newest = utc(newest)
 
     def rebuild() -> None:
         def build(staging: str) -> None:
@@ -190,6 +217,13 @@ def replicate(
             written = append_atomically(wh, table.replica, repair)
             repaired, repair_read = written, len(difference.changed)
     tombstones = len(difference.gone) if difference and reason is None else 0
+    if reason is not None:  # rebuilt: the rows pulled are the table
+        after = newest
+    elif difference is not None and difference.rows_differing:  # repairs may hold any version
+        after = utc(wh.scalar(f"SELECT {NEWEST_VERSION} FROM {quote_identifier(table.replica)}"))
+    else:  # appended: the table's newest is the older newest or the pull's
+        after = max((v for v in (before, newest) if v is not None), default=None)
+    _record_watermark(wh, table, after)
 
     return ReplicationResult(
         table=table.replica,
@@ -201,7 +235,7 @@ def replicate(
         rows_written=int(written),
         tombstones=tombstones,
         watermark_before=before,
-        watermark_after=watermark(wh, table),
+        watermark_after=after,
         seconds=round(time.monotonic() - started, 3),
         quarantined=quarantined,
         reconciled=difference is not None,
