@@ -4,15 +4,15 @@
 -- and product engagement from the events tied to the customer (`product_events.customer_id`:
 -- signed-in events; web metrics carry no customer id).
 -- The rows of the customers in $customers (raw_customers itself for a full build, the touched
--- ones for an hourly delta), from $sales (customer_360_sales: sales_fact's completed sales by
--- customer) and $engagement (customer_360_engagement.sql).
+-- ones for an hourly delta), from $sales (completed sales: sales_fact's for a full build, the
+-- touched customers' from customer_360_sales for a delta) and $engagement
+-- (customer_360_engagement.sql).
 CREATE TABLE $target ENGINE = MergeTree ORDER BY customer_id AS
 WITH
     sales AS (
         SELECT customer_id, sale_day, net_amount, quantity, category
-        FROM $sales FINAL
+        FROM $sales
         WHERE customer_found AND sale_date < {as_of:DateTime64(6, 'UTC')}
-          AND customer_id IN (SELECT customer_id FROM $customers)
     ),
     lifetime AS (
         SELECT

@@ -32,9 +32,10 @@ TABLE = "customer_360"
 SALES = "customer_360_sales"
 SALE_INDEX = "customer_360_sale_index"
 SALES_DAYS = "customer_360_sales_days"
+PRODUCTS = "customer_360_products"
 STATE = "customer_360_state"
-OWN_TABLES = (SALES, SALE_INDEX, SALES_DAYS)
-LAYOUT = "_layout_1"  # a new layout of these tables: the next refresh builds everything
+OWN_TABLES = (SALES, SALE_INDEX, SALES_DAYS, PRODUCTS)
+LAYOUT = "_layout_2"  # a new layout of these tables: the next refresh builds everything
 AS_OF = "_as_of"
 SEGMENTS = "_segments"
 APPLYING = "_applying"
@@ -139,14 +140,18 @@ def refresh_customer_360(wh, params: Mapping[str, Any], segments: str, *, full_r
 def _full(wh, params, segments: str, engagement: str, gates, reason: str) -> Refresh:
     for table, name, source in ((SALES, "customer_360_sales", "sales_fact"),
                                 (SALE_INDEX, "customer_360_sale_index", SALES),
-                                (SALES_DAYS, "customer_360_sales_days", "sales_fact")):
+                                (SALES_DAYS, "customer_360_sales_days", "sales_fact"),
+                                (PRODUCTS, "customer_360_products", "raw_products")):
         replace_table(wh, table, lambda staging: _create(wh, name, staging, source=source))
 
-    def build(staging: str) -> None:
-        _create(wh, "customer_360", staging, params, sales=SALES, customers="raw_customers",
-                customer_segments=segments, engagement=engagement)
+    with scratch_tables(wh, "completed") as (completed,):
+        wh.command(f"CREATE VIEW {quote_identifier(completed)} AS SELECT * FROM sales_fact WHERE status = 'COMPLETED'")
 
-    replace_table(wh, TABLE, build, gates)
+        def build(staging: str) -> None:
+            _create(wh, "customer_360", staging, params, sales=completed, customers="raw_customers",
+                    customer_segments=segments, engagement=engagement)
+
+        replace_table(wh, TABLE, build, gates)
     return Refresh(True, reason, wh.row_count(SALES), wh.row_count(TABLE))
 
 
@@ -155,16 +160,18 @@ def _delta(wh, params, stored: Marks, fact: Marks, segments: str, engagement: st
     before, now = stored[AS_OF][1], params["as_of"]
     moved = {"from": min(before, now), "to": max(before, now),
              "from_date": min(before, now).date(), "to_date": max(before, now).date()}
-    names = ("changed", "old", "fact_days", "fresh_source", "fresh", "fresh_index", "touched", "days",
-             "days_source", "fresh_days", "rows")
+    names = ("changed", "products_now", "old", "fact_days", "fresh_source", "fresh", "fresh_index", "touched",
+             "days", "days_source", "fresh_days", "sales_now", "rows")
     with scratch_tables(wh, *names) as scratch:
         t = dict(zip(names, scratch))
         run_script(wh, _file("customer_360_changes"), since, sales=SALES, sale_index=SALE_INDEX,
                    changed=t["changed"], old=t["old"])
-        if wh.scalar("SELECT count() FROM raw_products WHERE _synced_at > {products_since:DateTime64(6, 'UTC')}",
-                     since):
-            run_script(wh, _file("customer_360_changed_products"), since, changed=t["changed"])
         q = {key: quote_identifier(name) for key, name in t.items()}
+        _create(wh, "customer_360_products", t["products_now"])
+        if wh.scalar(f"SELECT (SELECT count() FROM (SELECT * FROM {q['products_now']} EXCEPT SELECT * FROM {PRODUCTS}))"
+                     f" + (SELECT count() FROM (SELECT * FROM {PRODUCTS} EXCEPT SELECT * FROM {q['products_now']}))"):
+            run_script(wh, _file("customer_360_changed_products"), changed=t["changed"],
+                       products_now=t["products_now"])
         # The fact holds each changed sale on the day of its current replica version, once it has
         # applied every version the replica holds; otherwise on a day only the fact knows.
         caught_up = _caught_up(wh, fact)
@@ -184,7 +191,11 @@ def _delta(wh, params, stored: Marks, fact: Marks, segments: str, engagement: st
         version = int(wh.scalar(f"SELECT max(version) FROM {SALE_INDEX}")) + 1
         run_script(wh, _file("customer_360_apply"), {"version": version}, old=t["old"], changed=t["changed"], fresh=t["fresh"],
                    fresh_index=t["fresh_index"], days=t["days"], fresh_days=t["fresh_days"])
-        _create(wh, "customer_360", t["rows"], params, sales=SALES, customers=t["touched"],
+        replace_table(wh, PRODUCTS, lambda staging: wh.command(
+            f"CREATE TABLE {quote_identifier(staging)} ENGINE = MergeTree ORDER BY product_id"
+            f" AS SELECT * FROM {q['products_now']}"))
+        _create(wh, "customer_360_sales_now", t["sales_now"], touched=t["touched"])
+        _create(wh, "customer_360", t["rows"], params, sales=t["sales_now"], customers=t["touched"],
                 customer_segments=segments, engagement=engagement)
 
         def build(staging: str) -> None:
