@@ -14,7 +14,6 @@ refresh that stopped part-way) builds everything from the fact.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
