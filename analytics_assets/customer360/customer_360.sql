@@ -3,12 +3,16 @@
 -- segment, behaviour segment, CLV model) for customers active in its window (NULL otherwise),
 -- and product engagement from the events tied to the customer (`product_events.customer_id`:
 -- signed-in events; web metrics carry no customer id).
+-- The rows of the customers in $customers (raw_customers itself for a full build, the touched
+-- ones for an hourly delta), from $sales (completed sales: sales_fact's for a full build, the
+-- touched customers' from customer_360_sales for a delta) and $engagement
+-- (customer_360_engagement.sql).
 CREATE TABLE $target ENGINE = MergeTree ORDER BY customer_id AS
 WITH
     sales AS (
         SELECT customer_id, sale_day, net_amount, quantity, category
-        FROM sales_fact
-        WHERE status = 'COMPLETED' AND customer_found AND sale_date < {as_of:DateTime64(6, 'UTC')}
+        FROM $sales
+        WHERE customer_found AND sale_date < {as_of:DateTime64(6, 'UTC')}
     ),
     lifetime AS (
         SELECT
@@ -31,17 +35,6 @@ WITH
         FROM (SELECT customer_id, category, sum(net_amount) AS revenue FROM sales
               WHERE category IS NOT NULL GROUP BY customer_id, category)
         GROUP BY customer_id
-    ),
-    engagement AS (
-        SELECT
-            assumeNotNull(customer_id) AS customer_id,
-            countIf(event_time >= {as_of:DateTime64(6, 'UTC')} - INTERVAL 30 DAY) AS events_30d,
-            uniqExactIf(session_id, session_id != '' AND event_time >= {as_of:DateTime64(6, 'UTC')} - INTERVAL 30 DAY)
-                AS sessions_30d,
-            max(event_time) AS last_event_time
-        FROM product_events
-        WHERE customer_id IS NOT NULL AND event_time < {as_of:DateTime64(6, 'UTC')}
-        GROUP BY customer_id
     )
 SELECT
     c.customer_id AS customer_id,
@@ -57,6 +50,7 @@ SELECT
     ifNull(l.units, 0) AS lifetime_units,
     l.first_purchase AS first_purchase_date,
     l.last_purchase AS last_purchase_date,
+    -- also set for every row by customer_360_as_of.sql: the same expression
     if(l.last_purchase IS NULL, NULL, dateDiff('day', l.last_purchase, {as_of_date:Date32})) AS days_since_last_purchase,
     ifNull(l.orders_30d, 0) AS orders_30d,
     ifNull(l.revenue_30d, toDecimal64(0, 2)) AS net_revenue_30d,
@@ -76,9 +70,10 @@ SELECT
     ifNull(e.sessions_30d, 0) AS product_sessions_30d,
     e.last_event_time AS last_product_event_time,
     {as_of:DateTime64(6, 'UTC')} AS as_of
-FROM (SELECT * FROM raw_customers FINAL WHERE NOT _is_deleted) AS c
+FROM (SELECT * FROM raw_customers FINAL
+      WHERE NOT _is_deleted AND customer_id IN (SELECT customer_id FROM $customers)) AS c
 LEFT JOIN lifetime AS l ON l.customer_id = c.customer_id
 LEFT JOIN favourite AS f ON f.customer_id = c.customer_id
 LEFT JOIN $customer_segments AS s ON s.customer_id = c.customer_id
-LEFT JOIN engagement AS e ON e.customer_id = c.customer_id
+LEFT JOIN $engagement AS e ON e.customer_id = c.customer_id
 SETTINGS join_use_nulls = 1

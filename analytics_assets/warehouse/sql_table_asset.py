@@ -8,8 +8,8 @@ and `{as_of_date:Date32}`.
 
 import time
 import warnings
-from contextlib import nullcontext
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -123,6 +123,25 @@ def gated(table: str, results: list[dg.AssetCheckResult], build: Callable[[], No
                          allow_retries=False) from None
 
 
+@contextmanager
+def optional_sources(wh, optional: tuple[OptionalSource, ...], log) -> Iterator[tuple[dict[str, str], list[str]]]:
+    """({source: the table to read as `$<source>`}, notes): each optional source itself, or while it
+    does not exist an empty stand-in with its columns (dropped afterwards), with a note, logged."""
+    # Most tables have no optional source: no scratch tables (and no sweep of stale ones) for them.
+    with (scratch_tables(wh, *(o.table for o in optional)) if optional else nullcontext([])) as standins:
+        sources: dict[str, str] = {}
+        notes: list[str] = []
+        for source, standin in zip(optional, standins):
+            sources[source.table] = source.table
+            if not wh.table_exists(source.table):
+                wh.command(f"CREATE TABLE {quote_identifier(standin)} {source.columns} ENGINE = Memory")
+                sources[source.table] = standin
+                notes.append(f"{source.table} does not exist yet (run {source.built_by}): its columns are "
+                             "NULL in this version")
+                log.warning(notes[-1])
+        yield sources, notes
+
+
 def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
     @dg.asset(
         name=table.name,
@@ -152,20 +171,11 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         with clickhouse.get_client() as wh:
             if table.prepare is not None:  # may create a source that is optional (no event file yet)
                 table.prepare(wh)
-            # Most tables have no optional source: no scratch tables (and no sweep of stale ones) for them.
-            with (scratch_tables(wh, *(o.table for o in table.optional)) if table.optional
-                  else nullcontext([])) as standins:
-                for source, standin in zip(table.optional, standins):
-                    sources[source.table] = source.table
-                    if not wh.table_exists(source.table):
-                        wh.command(f"CREATE TABLE {quote_identifier(standin)} {source.columns} ENGINE = Memory")
-                        sources[source.table] = standin
-                        notes.append(f"{source.table} does not exist yet (run {source.built_by}): its columns are "
-                                     "NULL in this version")
-                        context.log.warning(notes[-1])
-                missing_ok = {s for s, name in sources.items() if name != s}
+            with optional_sources(wh, table.optional, context.log) as (found, missing):
+                sources.update(found)
+                notes.extend(missing)
                 # a missing source names its job; a part-applied one keeps ours
-                require_complete(wh, [d for d in table.deps if d not in missing_ok])
+                require_complete(wh, [d for d in table.deps if sources.get(d, d) == d])
                 yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)

@@ -11,7 +11,7 @@ import pytest
 
 from analytics_assets.customer360.assets import customer360_assets
 from analytics_assets.events.load import ensure_tables as ensure_event_tables
-from analytics_assets.ingest.sources import CUSTOMERS
+from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.warehouse.tables import create_table_sql
 from analytics_assets_tests.support import SALES
@@ -23,6 +23,7 @@ AS_OF = datetime(2026, 11, 2, tzinfo=timezone.utc)
 def built(sales):
     with sales.get_client() as wh:
         wh.command(create_table_sql("raw_customers", CUSTOMERS.replica_body()))
+        wh.command(create_table_sql("raw_products", PRODUCTS.replica_body()))  # read for its categories
         wh.insert_rows("raw_customers", [(cid, f"Customer {cid}", datetime(2026, 1, 1, tzinfo=timezone.utc), deleted)
                                          for cid, deleted in ((1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (6, 1))],
                        ["customer_id", "customer_name", "updated_at", "_is_deleted"])
