@@ -20,6 +20,7 @@ from analytics_assets.operations.anomaly_alerts import send_anomaly_alerts
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.columns import table_metadata
 from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
     SINGLE_RUN_BACKFILL,
@@ -108,6 +109,7 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
         pool=clickhouse_pool(),
         description=f"{analysis.description} Daily partitions, swapped in day by day after the gates pass.",
         check_specs=gate_check_specs(analysis.name, analysis.gates),
+        metadata=table_metadata(HERE / f"{analysis.name}.sql"),
     )
 
     def run(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource | None):
