@@ -15,7 +15,7 @@ from analytics_assets.landing.checks import landing_check_results, landing_check
 from analytics_assets.logical_time import AS_OF_TAG, resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.columns import table_metadata
+from analytics_assets.warehouse.columns import built_schema, table_metadata
 from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
     SINGLE_RUN_BACKFILL,
@@ -133,8 +133,10 @@ def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
             starts, ends = wh.rows(
                 f"SELECT sumIf(users, step = 1), sumIf(users, step = {len(spec.steps)}) FROM {spec.table}"
                 " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day})[0]
+            schema = built_schema(wh, spec.table)
         yield dg.MaterializeResult(
             metadata={
+                "dagster/column_schema": schema,
                 "days": f"{first_day.isoformat()} .. {last_day.isoformat()}",
                 "as_of": params["as_of"].isoformat(),
                 "data_until": params["until"].isoformat(),
