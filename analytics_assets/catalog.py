@@ -37,7 +37,8 @@ def ownership(path: Path = OWNERSHIP) -> dict:
     return data
 
 
-def owners_and_tags(name: str, group: str | None, data: Mapping | None = None) -> tuple[list[str], dict[str, str]]:
+def owners_and_tags(name: str, group: str | None,
+                    data: Mapping | None = None) -> tuple[list[str], dict[str, str]]:
     """The owners and tags ownership.yaml gives the asset `name` of `group`."""
     data = ownership() if data is None else data
     group_entry = (data.get("groups") or {}).get(group) or {}
@@ -60,7 +61,8 @@ def _columns(spec: dg.AssetSpec) -> dict[str, str]:
     return {c.name: c.type for c in schema.columns} if schema else {}
 
 
-def lineage(spec: dg.AssetSpec, columns_by_key: Mapping[dg.AssetKey, Mapping[str, str]]) -> dg.TableColumnLineage | None:
+def lineage(spec: dg.AssetSpec,
+            columns_by_key: Mapping[dg.AssetKey, Mapping[str, str]]) -> dg.TableColumnLineage | None:
     """The column lineage of a table with one upstream of known columns, read from its SQL."""
     sql = _sql_file(spec)
     upstream = [dep.asset_key for dep in spec.deps if dep.asset_key in columns_by_key]

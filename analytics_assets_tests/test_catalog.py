@@ -44,7 +44,7 @@ def test_every_table_asset_has_its_columns_code_references_and_owners():
         assert refs is not None, f"{name}: no code reference"
         for ref in refs.code_references:
             assert Path(ref.file_path).is_file(), f"{name}: {ref.file_path} does not exist"
-        assert any(ref.file_path.endswith(".py") for ref in refs.code_references), f"{name}: no Python reference"
+        assert any(ref.file_path.endswith(".py") for ref in refs.code_references), f"{name}: no Python code"
         assert spec(key).owners, f"{name}: no owner"
         if spec(key).group_name == QUERY_TYPED_GROUP:
             assert any(ref.file_path.endswith((".yaml", ".yml")) for ref in refs.code_references), name
@@ -108,7 +108,8 @@ def test_the_dashboard_marts_trace_their_columns_to_sales_fact():
 def test_an_asset_entry_overrides_its_group(tmp_path):
     data = {"groups": {"sales": {"owners": ["team:analytics"], "tags": {"domain": "sales", "layer": "mart"}}},
             "assets": {"sales_fact": {"owners": ["data@example.com"], "tags": {"layer": "fact"}}}}
-    assert owners_and_tags("sales_fact", "sales", data) == (["data@example.com"], {"domain": "sales", "layer": "fact"})
+    assert owners_and_tags("sales_fact", "sales", data) == (["data@example.com"],
+                                                            {"domain": "sales", "layer": "fact"})
     assert owners_and_tags("dashboard_top_products", "sales", data) == (
         ["team:analytics"], {"domain": "sales", "layer": "mart"})
     assert spec(dg.AssetKey("sales_fact")).owners == ["team:data-platform"]  # the shipped file's override
@@ -145,12 +146,13 @@ def build_every_table(wh) -> None:
         if not sql or wh.table_exists(name):
             continue
         if name in funnels:
-            text, run_params = funnel_sql(len(funnels[name].steps)), funnel_parameters(funnels[name], first, last, AS_OF)
+            funnel = funnels[name]
+            text, run_params = funnel_sql(len(funnel.steps)), funnel_parameters(funnel, first, last, AS_OF)
         else:
             text, run_params = load_sql(sql[0]), params
         # `$target`, and `$<source>` for a source read as optional (customer_360's customer_segments)
-        wh.command(render_sql(text, target=name, **{p.to_user_string(): p.to_user_string() for p in node.parent_keys}),
-                   run_params)
+        sources = {p.to_user_string(): p.to_user_string() for p in node.parent_keys}
+        wh.command(render_sql(text, target=name, **sources), run_params)
 
 
 def test_the_declared_columns_are_those_clickhouse_builds(clickhouse):

@@ -27,8 +27,8 @@ warnings.filterwarnings("ignore", message=".*(LocalFileCodeReference|CodeReferen
 _CREATE = re.compile(r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\S+\s*\(|\A\s*\(", re.IGNORECASE)
 _NOT_COLUMNS = ("INDEX", "PROJECTION", "CONSTRAINT")
 # What may follow a column's type in ClickHouse's column declaration.
-_AFTER_TYPE = re.compile(r"\s(?:DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL|CODEC|COMMENT|TTL|SETTINGS|PRIMARY\s+KEY)\b",
-                         re.IGNORECASE)
+_AFTER_TYPE = re.compile(
+    r"\s(?:DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL|CODEC|COMMENT|TTL|SETTINGS|PRIMARY\s+KEY)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"\bCOMMENT\s+'((?:[^'\\]|\\.|'')*)'", re.IGNORECASE)
 
 
@@ -161,7 +161,8 @@ def sql_columns(path: Path) -> tuple[Column, ...]:
 
 
 def table_schema(columns: Iterable[Column]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in columns])
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description)
+                                   for c in columns])
 
 
 def built_schema(wh, table: str) -> dg.TableSchema:
@@ -262,5 +263,6 @@ def column_lineage(sql: str, columns: Sequence[str], upstream: dg.AssetKey,
     for column in columns:
         found = sources(column, frozenset({column}))
         if found:
-            deps_by_column[column] = [dg.TableColumnDep(asset_key=upstream, column_name=c) for c in sorted(found)]
+            deps_by_column[column] = [dg.TableColumnDep(asset_key=upstream, column_name=c)
+                                      for c in sorted(found)]
     return dg.TableColumnLineage(deps_by_column=deps_by_column)

@@ -116,8 +116,9 @@ def test_edge_cases_never_crash_and_segment_the_right_customers(pg_dsn, clickhou
         assert len({r[1] for r in rows}) == 1  # tied recency, one r_score (the seed's qcut raised here)
 
 
-def test_the_simple_clv_is_average_order_value_times_purchases_per_year_times_three(pg_dsn, clickhouse, segment):
-    """The original Airflow examples' simple CLV, computed once (customer_rfm.sql) and carried by customer_segments."""
+def test_the_simple_clv_is_average_order_value_times_purchases_per_year_times_three(pg_dsn, clickhouse,
+                                                                                      segment):
+    """The original Airflow examples' simple CLV, computed once (customer_rfm.sql), carried by customer_segments."""
     pg = PostgresResource(dsn=pg_dsn)
     _tiny_source(pg, [(1, 1, "2026-06-01", 10, 0, "COMPLETED"), (2, 1, "2026-06-11", 20, 0, "COMPLETED"),
                       (3, 2, "2026-06-05", 40, 0, "COMPLETED")])
