@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from analytics_assets import settings
+from analytics_assets import catalog, settings
 from analytics_assets.customers.assets import customer_assets, customer_checks
 from analytics_assets.customers.schedules import customer_segmentation_daily_schedule, customer_segmentation_job
 from analytics_assets.ingest.assets import replica_assets
@@ -84,7 +84,7 @@ def _smtp() -> SmtpResource:
 
 
 defs = dg.Definitions(
-    assets=[*core_assets, *datamart_assets, *report_assets],
+    assets=catalog.describe([*core_assets, *datamart_assets, *report_assets]),  # owners, tags, code, lineage
     asset_checks=[*replica_checks, *sales_checks, *customer_checks],
     jobs=[hourly_refresh_job, ingest_job, ingest_reconcile_job, sales_dashboard_job, customer_segmentation_job, web_analytics_job,
           web_analyses_job, events_job, funnels_job, bi_job, customer_360_job],

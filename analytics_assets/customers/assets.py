@@ -21,6 +21,7 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.warehouse import replace_table
+from analytics_assets.warehouse.columns import table_metadata
 from analytics_assets.warehouse.sql import render_sql, sql_file
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
@@ -65,6 +66,7 @@ def _write(wh, table: str, definition: str, data: "pa.Table") -> None:
     pool=clickhouse_pool(),
     description="K-Means (k=5, fixed seed) on the original Airflow examples' six standardized RFM features, labelled by "
     "their rules (VIP/Frequent/Active/Dormant/Regular). MiniBatchKMeans past 200k customers.",
+    metadata=table_metadata(HERE / "customer_behavior_clusters_table.sql", HERE / "clusters.py"),
 )
 def customer_behavior_clusters(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     import numpy as np  # numpy, pyarrow and scikit-learn: only the steps that use them pay their import
@@ -112,9 +114,11 @@ class ClvConfig(dg.Config):
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("customer_clv_model", deps=[SALES_FACT], group_name=CUSTOMERS_GROUP, kinds={"clickhouse", "scipy"},
-                     description="BG/NBD and Gamma-Gamma parameters fitted by maximum likelihood (time unit: day)."),
+                     description="BG/NBD and Gamma-Gamma parameters fitted by maximum likelihood (time unit: day).",
+                     metadata=table_metadata(HERE / "customer_clv_model_table.sql", HERE / "clv.py")),
         dg.AssetSpec("customer_clv", deps=[SALES_FACT], group_name=CUSTOMERS_GROUP, kinds={"clickhouse", "scipy"},
-                     description="Per customer: expected purchases and CLV over the horizon, probability alive."),
+                     description="Per customer: expected purchases and CLV over the horizon, probability alive.",
+                     metadata=table_metadata(HERE / "customer_clv_table.sql", HERE / "clv.py")),
     ],
     pool=clickhouse_pool(),
 )

@@ -2,26 +2,30 @@
 -- in ClickHouse): customers with at least one COMPLETED sale in the window. Scores never crash
 -- on ties (the original Airflow examples' pd.qcut on recency did): recency ties share a score; frequency and
 -- monetary are equal-size quintiles with ties broken by customer_id, as the original Airflow examples'
--- rank(method='first') intended, but deterministic.
+-- rank(method='first') intended, but deterministic. The original Airflow examples' simple 3-year CLV is here,
+-- once: customer_segments and the customer_segments report (RFM snapshots built by this file) read it.
 CREATE TABLE $target
 (
-    customer_id            Int64,
-    recency_days           UInt32,
-    frequency              UInt32,
-    monetary_value         Nullable(Decimal(18, 2)),
-    avg_order_value        Nullable(Decimal(18, 2)),
-    total_items_purchased  Nullable(Int64),
-    categories_purchased   UInt32,
-    last_purchase_date     Date32,
-    first_purchase_date    Date32,
-    last_purchase_at       DateTime64(6, 'UTC'),
-    first_purchase_at      DateTime64(6, 'UTC'),
-    r_score                UInt8,
-    f_score                UInt8,
-    m_score                UInt8,
-    rfm_score              UInt16,
-    rfm_segment            LowCardinality(String),
-    as_of                  DateTime64(6, 'UTC')
+    customer_id            Int64 COMMENT 'The customer (a completed sale in the 365 days before the logical time)',
+    recency_days           UInt32 COMMENT 'Whole days from the latest sale to the logical time',
+    frequency              UInt32 COMMENT 'Completed sales in the window',
+    monetary_value         Nullable(Decimal(18, 2)) COMMENT 'Their net revenue',
+    avg_order_value        Nullable(Decimal(18, 2)) COMMENT 'monetary_value per sale',
+    total_items_purchased  Nullable(Int64) COMMENT 'Units bought',
+    categories_purchased   UInt32 COMMENT 'Distinct categories bought',
+    last_purchase_date     Date32 COMMENT 'Day of the latest sale',
+    first_purchase_date    Date32 COMMENT 'Day of the first sale in the window',
+    last_purchase_at       DateTime64(6, 'UTC') COMMENT 'Time of the latest sale (UTC)',
+    first_purchase_at      DateTime64(6, 'UTC') COMMENT 'Time of the first sale in the window (UTC)',
+    r_score                UInt8 COMMENT 'Recency quintile, 5 = most recent (ties share a score)',
+    f_score                UInt8 COMMENT 'Frequency quintile, 5 = most sales',
+    m_score                UInt8 COMMENT 'Monetary quintile, 5 = most revenue',
+    rfm_score              UInt16 COMMENT 'r_score, f_score, m_score as three digits',
+    rfm_segment            LowCardinality(String) COMMENT 'The original Airflow examples'' RFM label (Champions, Loyal Customers, ...)',
+    customer_lifespan_days       UInt32 COMMENT 'Whole days from the first to the latest sale in the window',
+    purchase_frequency_per_year  Float64 COMMENT 'frequency per 365 days of lifespan (frequency itself if under a day)',
+    simple_clv_3y                Nullable(Decimal(18, 2)) COMMENT 'The simple CLV: avg_order_value x purchases per year x 3',
+    as_of                  DateTime64(6, 'UTC') COMMENT 'Logical time of the build'
 )
 ENGINE = MergeTree
 ORDER BY customer_id
@@ -72,6 +76,10 @@ SELECT
         f_score >= 4, 'Frequent Buyers',
         'Need Attention'
     ) AS rfm_segment,
+    toUInt32(intDiv(dateDiff('second', first_purchase_at, last_purchase_at), 86400)) AS customer_lifespan_days,
+    if(customer_lifespan_days > 0, frequency / customer_lifespan_days * 365, toFloat64(frequency))
+        AS purchase_frequency_per_year,
+    round(toDecimal128(avg_order_value, 10) * toDecimal128(purchase_frequency_per_year, 10) * 3, 2) AS simple_clv_3y,
     {as_of:DateTime64(6, 'UTC')} AS as_of
 FROM scored
 ORDER BY customer_id

@@ -1,14 +1,14 @@
 -- The original Airflow examples' customer_segment_summary, per RFM segment.
 CREATE TABLE $target
 (
-    rfm_segment      LowCardinality(String),
-    customer_count   UInt64,
-    avg_ltv          Nullable(Decimal(18, 2)),
-    avg_frequency    Float64,
-    avg_recency      Float64,
-    total_revenue    Nullable(Decimal(18, 2)),
-    avg_model_clv_3y Nullable(Decimal(18, 2)),
-    calculated_at    DateTime64(6, 'UTC')
+    rfm_segment      LowCardinality(String) COMMENT 'RFM segment',
+    customer_count   UInt64 COMMENT 'Customers in it',
+    avg_ltv          Nullable(Decimal(18, 2)) COMMENT 'Mean monetary_value (365 days)',
+    avg_frequency    Float64 COMMENT 'Mean completed sales (365 days)',
+    avg_recency      Float64 COMMENT 'Mean recency_days',
+    total_revenue    Nullable(Decimal(18, 2)) COMMENT 'Sum of monetary_value',
+    avg_model_clv_3y Nullable(Decimal(18, 2)) COMMENT 'Mean model_clv_3y of the customers with a model',
+    calculated_at    DateTime64(6, 'UTC') COMMENT 'Logical time of the build'
 )
 ENGINE = MergeTree
 ORDER BY rfm_segment

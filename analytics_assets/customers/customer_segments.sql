@@ -6,37 +6,37 @@
 -- and count); sorting the joined wide rows (names, e-mails) cost three times the whole query.
 CREATE TABLE $target
 (
-    customer_id                  Int64,
-    customer_name                Nullable(String),
-    email                        Nullable(String),
-    signup_date                  Nullable(Date32),
-    recency_days                 UInt32,
-    frequency                    UInt32,
-    monetary_value               Nullable(Decimal(18, 2)),
-    avg_order_value              Nullable(Decimal(18, 2)),
-    total_items_purchased        Nullable(Int64),
-    categories_purchased         UInt32,
-    last_purchase_date           Date32,
-    first_purchase_date          Date32,
-    r_score                      UInt8,
-    f_score                      UInt8,
-    m_score                      UInt8,
-    rfm_score                    UInt16,
-    rfm_segment                  LowCardinality(String),
-    behavior_cluster             UInt8,
-    behavior_segment             LowCardinality(String),
-    customer_lifespan_days       UInt32,
-    purchase_frequency_per_year  Float64,
-    predicted_clv_3y             Nullable(Decimal(18, 2)),
-    clv_segment                  LowCardinality(String),
-    model_frequency              UInt32,
-    model_recency_days           UInt32,
-    model_T_days                 UInt32,
-    expected_purchases_3y        Nullable(Float64),
-    probability_alive            Nullable(Float64),
-    expected_order_value         Nullable(Float64),
-    model_clv_3y                 Nullable(Decimal(18, 2)),
-    segmented_at                 DateTime64(6, 'UTC')
+    customer_id                  Int64 COMMENT 'The customer (a completed sale in the 365 days before the logical time)',
+    customer_name                Nullable(String) COMMENT 'Name in raw_customers',
+    email                        Nullable(String) COMMENT 'E-mail in raw_customers',
+    signup_date                  Nullable(Date32) COMMENT 'Signup day in raw_customers',
+    recency_days                 UInt32 COMMENT 'Whole days from the latest sale to the logical time',
+    frequency                    UInt32 COMMENT 'Completed sales in the window',
+    monetary_value               Nullable(Decimal(18, 2)) COMMENT 'Their net revenue',
+    avg_order_value              Nullable(Decimal(18, 2)) COMMENT 'monetary_value per sale',
+    total_items_purchased        Nullable(Int64) COMMENT 'Units bought',
+    categories_purchased         UInt32 COMMENT 'Distinct categories bought',
+    last_purchase_date           Date32 COMMENT 'Day of the latest sale',
+    first_purchase_date          Date32 COMMENT 'Day of the first sale in the window',
+    r_score                      UInt8 COMMENT 'Recency quintile, 5 = most recent (ties share a score)',
+    f_score                      UInt8 COMMENT 'Frequency quintile, 5 = most sales',
+    m_score                      UInt8 COMMENT 'Monetary quintile, 5 = most revenue',
+    rfm_score                    UInt16 COMMENT 'r_score, f_score, m_score as three digits',
+    rfm_segment                  LowCardinality(String) COMMENT 'The original Airflow examples'' RFM label (Champions, Loyal Customers, ...)',
+    behavior_cluster             UInt8 COMMENT 'K-Means cluster number',
+    behavior_segment             LowCardinality(String) COMMENT 'The cluster''s label (VIP, Frequent, Active, Dormant, Regular)',
+    customer_lifespan_days       UInt32 COMMENT 'Whole days from the first to the latest sale in the window',
+    purchase_frequency_per_year  Float64 COMMENT 'frequency per 365 days of lifespan',
+    predicted_clv_3y             Nullable(Decimal(18, 2)) COMMENT 'The simple CLV: avg_order_value x purchases per year x 3 (customer_rfm.simple_clv_3y)',
+    clv_segment                  LowCardinality(String) COMMENT 'Quartile of predicted_clv_3y: Low, Medium, High or Very High Value',
+    model_frequency              UInt32 COMMENT 'BG/NBD input: purchase days after the first, whole history',
+    model_recency_days           UInt32 COMMENT 'BG/NBD input: days from the first to the last purchase day',
+    model_T_days                 UInt32 COMMENT 'BG/NBD input: days from the first purchase day to the logical date',
+    expected_purchases_3y        Nullable(Float64) COMMENT 'BG/NBD expected purchases over 3 years (NULL: no model)',
+    probability_alive            Nullable(Float64) COMMENT 'BG/NBD probability the customer is still active (NULL: no model)',
+    expected_order_value         Nullable(Float64) COMMENT 'Gamma-Gamma expected order value (NULL: no model)',
+    model_clv_3y                 Nullable(Decimal(18, 2)) COMMENT 'BG/NBD + Gamma-Gamma CLV over 3 years, discounted (NULL: no model)',
+    segmented_at                 DateTime64(6, 'UTC') COMMENT 'Logical time of the segmentation'
 )
 ENGINE = MergeTree
 ORDER BY customer_id
@@ -45,9 +45,9 @@ WITH simple AS
 (
     SELECT
         r.customer_id AS customer_id,
-        toUInt32(intDiv(dateDiff('second', r.first_purchase_at, r.last_purchase_at), 86400)) AS lifespan,
-        if(lifespan > 0, r.frequency / lifespan * 365, toFloat64(r.frequency)) AS per_year,
-        round(toDecimal128(r.avg_order_value, 10) * toDecimal128(per_year, 10) * 3, 2) AS clv_3y,
+        r.customer_lifespan_days AS lifespan,  -- the simple CLV: customer_rfm.sql computes it
+        r.purchase_frequency_per_year AS per_year,
+        r.simple_clv_3y AS clv_3y,
         ['Low Value', 'Medium Value', 'High Value', 'Very High Value'][
             1 + intDiv(4 * (row_number() OVER (ORDER BY ifNull(clv_3y, 0), r.customer_id) - 1), count() OVER ())
         ] AS clv_segment

@@ -15,11 +15,13 @@ from typing import NamedTuple
 import dagster as dg
 
 from analytics_assets import settings
+from analytics_assets.datamarts import build as build_module
 from analytics_assets.datamarts.build import gates, refresh
 from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_specs
 from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.columns import built_schema, code_references
 from analytics_assets.warehouse.sql_table_asset import gate_check_specs, gated
 from analytics_assets.warehouse.tables import markdown_preview
 
@@ -54,6 +56,8 @@ def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefini
         check_specs=gate_check_specs(spec.name, gates(spec)),
         metadata={"spec": dg.MetadataValue.path(spec.source), "query": dg.MetadataValue.md(f"```sql\n{spec.query}\n```"),
                   "refresh": spec.refresh_schedule or spec.refresh_strategy,
+                  # the columns are the query's, typed by ClickHouse: the schema comes with each materialization
+                  "dagster/code_references": code_references(spec.source, build_module.__file__),
                   **({"reads_tables_outside_the_graph": ", ".join(external)} if external else {})},
     )
     def datamart(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
@@ -65,8 +69,9 @@ def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefini
             yield from gated(spec.name, results, lambda: refresh(wh, spec, params, results))
             rows = wh.row_count(spec.name)
             preview = markdown_preview(wh, spec.name)
+            schema = built_schema(wh, spec.name)
         yield dg.MaterializeResult(
-            metadata={"dagster/row_count": rows, "as_of": as_of.isoformat(),
+            metadata={"dagster/row_count": rows, "dagster/column_schema": schema, "as_of": as_of.isoformat(),
                       "duration_s": round(time.monotonic() - started, 3), "preview": dg.MetadataValue.md(preview)},
             check_results=results,
         )

@@ -15,6 +15,7 @@ from analytics_assets.landing.checks import landing_check_results, landing_check
 from analytics_assets.logical_time import AS_OF_TAG, resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.columns import built_schema, table_metadata
 from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
     SINGLE_RUN_BACKFILL,
@@ -44,6 +45,7 @@ EVENTS_DAYS = dg.DailyPartitionsDefinition(start_date=settings.events_start_date
     description="Product events (event_time, event_name, user_id, session_id, customer_id, properties) from "
                 "$ANALYTICS_DATA_DIR/landing/events (NDJSON/CSV, gzip optional), each file loaded once; bad rows go "
                 "to product_events_quarantine. Daily partitions in ClickHouse; TTL: ANALYTICS_EVENTS_TTL_DAYS.",
+    metadata=table_metadata(HERE / f"{EVENTS}.sql", HERE / "load.py"),
 )
 def product_events(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
     started = time.monotonic()
@@ -114,7 +116,8 @@ def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
                      f"step ({' -> '.join(spec.steps)}) within {spec.window}"
                      f"{f' (events with {filters})' if filters else ''}, with windowFunnel. Defined in {spec.source}."),
         check_specs=gate_check_specs(spec.table, funnel_gates()),
-        metadata={"steps": " -> ".join(spec.steps), "window": spec.window, "definition": spec.source},
+        metadata={"steps": " -> ".join(spec.steps), "window": spec.window, "definition": spec.source,
+                  **table_metadata(HERE / "funnel.sql", spec.source)},
     )
     def funnel_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         window = context.partition_time_window
@@ -130,8 +133,10 @@ def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
             starts, ends = wh.rows(
                 f"SELECT sumIf(users, step = 1), sumIf(users, step = {len(spec.steps)}) FROM {spec.table}"
                 " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day})[0]
+            schema = built_schema(wh, spec.table)
         yield dg.MaterializeResult(
             metadata={
+                "dagster/column_schema": schema,
                 "days": f"{first_day.isoformat()} .. {last_day.isoformat()}",
                 "as_of": params["as_of"].isoformat(),
                 "data_until": params["until"].isoformat(),

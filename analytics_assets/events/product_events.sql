@@ -2,14 +2,14 @@
 -- partitions. customer_id is set where the product knows who the user is (a signed-in
 -- purchase): it ties events to `customer_360`. Retention: ANALYTICS_EVENTS_TTL_DAYS.
 CREATE TABLE IF NOT EXISTS $table (
-    event_time DateTime64(3, 'UTC'),
-    event_date Date MATERIALIZED toDate(event_time),
-    event_name LowCardinality(String),
-    user_id String,
-    session_id String,
-    customer_id Nullable(UInt64),
-    properties Map(String, String),
-    source_file_id UInt64
+    event_time DateTime64(3, 'UTC') COMMENT 'When the event happened (UTC, milliseconds)',
+    event_date Date MATERIALIZED toDate(event_time) COMMENT 'Day of event_time (the partition)',
+    event_name LowCardinality(String) COMMENT 'What happened (page_view, add_to_cart, purchase, ...)',
+    user_id String COMMENT 'The product''s user id',
+    session_id String COMMENT 'The session',
+    customer_id Nullable(UInt64) COMMENT 'The customer (sales) when the user was signed in, else NULL',
+    properties Map(String, String) COMMENT 'Other fields of the event, as strings',
+    source_file_id UInt64 COMMENT 'The landing file the event came from'
 ) ENGINE = MergeTree
 PARTITION BY event_date
 ORDER BY (event_name, user_id, event_time)

@@ -6,7 +6,10 @@ import dagster as dg
 from pydantic import Field
 
 from analytics_assets.ingest.replicate import ReplicationResult, replicate
-from analytics_assets.ingest.sources import SOURCE_TABLES, SourceTable
+from analytics_assets.ingest import replicate as replicate_module
+from analytics_assets.ingest import sources as sources_module
+from analytics_assets.ingest.sources import SOURCE_TABLES, SourceTable, replica_column_descriptions
+from analytics_assets.warehouse.columns import Column, code_references, table_schema
 from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 
@@ -74,6 +77,11 @@ def build_replica_asset(table: SourceTable) -> dg.AssetsDefinition:
         description=f"Replica of the source table `{table.name}` (ReplacingMergeTree by `{table.key}`, "
         "the version read last wins; read it with FINAL). Pulled incrementally by watermark (never past the "
         "source's clock); the daily reconcile compares content and repairs what the watermark cannot see.",
+        metadata={
+            "dagster/column_schema": table_schema(Column(name, kind, replica_column_descriptions(table).get(name))
+                                                  for name, kind in table.replica_columns()),
+            "dagster/code_references": code_references(sources_module.__file__, replicate_module.__file__),
+        },
     )
     def replica(
         context: dg.AssetExecutionContext,

@@ -96,6 +96,20 @@ class SourceTable:
         return f"{self.replica}_quarantine"
 
 
+def replica_column_descriptions(table: SourceTable) -> dict[str, str]:
+    """What each replica column holds (the asset's column schema)."""
+    return {
+        **{c.name: f"{table.name}.{c.name} in the source" + (" (the key)" if c.kind == "key" else "")
+           for c in table.columns},
+        VERSION_COLUMN: f"{table.name}.updated_at in the source: when the row last changed",
+        DELETED_COLUMN: "1: a tombstone, the row was deleted at the source (FINAL hides it)",
+        SYNCED_COLUMN: "When this version was read (the ReplacingMergeTree version: the last read wins)",
+        CLOCK_COLUMN: "The source's clock when the row was read: the watermark never passes it",
+        HASH_COLUMN: "Hash of the source row's values: the reconcile compares content with it",
+        ISSUES_COLUMN: "Why a value was stored as NULL, or updated_at is ahead of the clock ('' if none)",
+    }
+
+
 def _table(name: str, key: str, **kinds: Kind) -> SourceTable:
     return SourceTable(name, key, (Column(key, "key"), *(Column(n, k) for n, k in kinds.items())))
 

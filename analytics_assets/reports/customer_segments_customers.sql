@@ -1,16 +1,15 @@
 -- Every customer segmented at the end of the period ($current) or of the period before
 -- ($previous) who passes the report's filters (an empty filter passes all), with the period's
--- completed net revenue, and the seed's simple 3-year CLV at the period's end (as
--- customer_segments computes it: average order value x purchases per year x 3).
+-- completed net revenue, and the original Airflow examples' simple 3-year CLV at the period's end (the
+-- snapshots' simple_clv_3y: customer_rfm.sql computes it, for customer_segments too).
 SELECT
     ids.customer_id AS customer_id,
     a.customer_name AS customer_name,
     cur.rfm_segment AS segment,
     prev.rfm_segment AS previous_segment,
     cur.monetary_value AS monetary_value_365d,
-    toUInt32(intDiv(dateDiff('second', cur.first_purchase_at, cur.last_purchase_at), 86400)) AS lifespan,
-    round(toDecimal128(cur.avg_order_value, 10)
-          * toDecimal128(if(lifespan > 0, cur.frequency / lifespan * 365, toFloat64(cur.frequency)), 10) * 3, 2) AS clv_3y,
+    cur.customer_lifespan_days AS lifespan,
+    cur.simple_clv_3y AS clv_3y,
     ifNull(s.revenue, 0) AS period_revenue
 FROM (SELECT customer_id FROM $current UNION DISTINCT SELECT customer_id FROM $previous) AS ids
 INNER JOIN (

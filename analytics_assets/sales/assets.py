@@ -1,6 +1,7 @@
 """sales_fact and the dashboard datamarts (group `sales`)."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -10,6 +11,8 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.sales.fact import REPLICAS, refresh_sales_fact
+from analytics_assets.sales import fact as fact_module
+from analytics_assets.warehouse.columns import table_metadata
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.sales.marts import MARTS, SALES_GROUP, sales_by_day
 from analytics_assets.warehouse.sql_table_asset import build_sql_tables_asset
@@ -33,6 +36,7 @@ class SalesFactConfig(dg.Config):
     pool=clickhouse_pool() or "sales_fact",
     description="Every sale with its customer's and product's attributes and net_amount; partitioned by "
     "month, sorted by day. Refreshed by applying only what changed since the newest version it holds.",
+    metadata=table_metadata(Path(fact_module.__file__).with_name("sales_fact_table.sql"), fact_module.__file__),
 )
 def sales_fact(context: dg.AssetExecutionContext, config: SalesFactConfig,
                clickhouse: ClickHouseResource) -> dg.MaterializeResult:

@@ -2,17 +2,17 @@
 -- revenue_share is exact (the original Airflow examples rounds a float); NULL when total revenue is 0.
 CREATE TABLE $target
 (
-    category          Nullable(String),
-    subcategory       Nullable(String),
-    total_orders      UInt64,
-    units_sold        Nullable(Int64),
-    revenue           Nullable(Decimal(18, 2)),
-    avg_sale_value    Nullable(Decimal(18, 2)),
-    unique_customers  UInt64,
-    products_sold     UInt64,
-    revenue_share     Nullable(Decimal(18, 2)),
-    as_of             DateTime64(6, 'UTC'),
-    updated_at        DateTime64(6, 'UTC')
+    category          Nullable(String) COMMENT 'Product category',
+    subcategory       Nullable(String) COMMENT 'Product subcategory',
+    total_orders      UInt64 COMMENT 'Completed sales, last 30 days',
+    units_sold        Nullable(Int64) COMMENT 'Units sold',
+    revenue           Nullable(Decimal(18, 2)) COMMENT 'Net revenue',
+    avg_sale_value    Nullable(Decimal(18, 2)) COMMENT 'revenue per sale',
+    unique_customers  UInt64 COMMENT 'Distinct customers',
+    products_sold     UInt64 COMMENT 'Distinct products sold',
+    revenue_share     Nullable(Decimal(18, 2)) COMMENT 'Percent of the 30 days'' net revenue',
+    as_of             DateTime64(6, 'UTC') COMMENT 'Logical time the mart was built for',
+    updated_at        DateTime64(6, 'UTC') COMMENT 'When this version was built (the logical time)'
 )
 ENGINE = MergeTree
 ORDER BY tuple()

@@ -4,14 +4,14 @@
 -- up to its net_revenue.
 CREATE TABLE $target
 (
-    date              Date32,
-    dimension         LowCardinality(String),
-    value             Nullable(String),
-    in_seed_columns   UInt8,
-    orders            UInt64,
-    net_revenue       Nullable(Decimal(18, 2)),
-    as_of             DateTime64(6, 'UTC'),
-    updated_at        DateTime64(6, 'UTC')
+    date              Date32 COMMENT 'Day of the sales (UTC)',
+    dimension         LowCardinality(String) COMMENT 'segment, region or category',
+    value             Nullable(String) COMMENT 'The dimension''s value (NULL is a value)',
+    in_seed_columns   UInt8 COMMENT '1 if dashboard_daily_metrics has a column of its own for the value',
+    orders            UInt64 COMMENT 'Completed sales',
+    net_revenue       Nullable(Decimal(18, 2)) COMMENT 'Sum of net_amount',
+    as_of             DateTime64(6, 'UTC') COMMENT 'Logical time the mart was built for',
+    updated_at        DateTime64(6, 'UTC') COMMENT 'When this version was built (the logical time)'
 )
 ENGINE = MergeTree
 ORDER BY (date, dimension)

@@ -1,15 +1,15 @@
 -- The original Airflow examples' regional breakdown, last 30 days: COMPLETED sales whose customer exists.
 CREATE TABLE $target
 (
-    region            Nullable(String),
-    country           Nullable(String),
-    state             Nullable(String),
-    total_orders      UInt64,
-    revenue           Nullable(Decimal(18, 2)),
-    active_customers  UInt64,
-    avg_order_value   Nullable(Decimal(18, 2)),
-    as_of             DateTime64(6, 'UTC'),
-    updated_at        DateTime64(6, 'UTC')
+    region            Nullable(String) COMMENT 'Customer region',
+    country           Nullable(String) COMMENT 'Customer country',
+    state             Nullable(String) COMMENT 'Customer state or province',
+    total_orders      UInt64 COMMENT 'Completed sales, last 30 days',
+    revenue           Nullable(Decimal(18, 2)) COMMENT 'Net revenue',
+    active_customers  UInt64 COMMENT 'Distinct customers who bought',
+    avg_order_value   Nullable(Decimal(18, 2)) COMMENT 'revenue per order',
+    as_of             DateTime64(6, 'UTC') COMMENT 'Logical time the mart was built for',
+    updated_at        DateTime64(6, 'UTC') COMMENT 'When this version was built (the logical time)'
 )
 ENGINE = MergeTree
 ORDER BY tuple()

@@ -3,18 +3,18 @@
 -- puts NULLs first: the original Airflow examples ranked customers of unknown revenue at the top).
 CREATE TABLE $target
 (
-    rank                UInt32,
-    customer_id         Int64,
-    customer_name       Nullable(String),
-    customer_segment    Nullable(String),
-    region              Nullable(String),
-    total_orders        UInt64,
-    lifetime_value      Nullable(Decimal(18, 2)),
-    avg_order_value     Nullable(Decimal(18, 2)),
-    last_purchase_date  Date32,
-    last_purchase_at    DateTime64(6, 'UTC'),
-    as_of               DateTime64(6, 'UTC'),
-    updated_at          DateTime64(6, 'UTC')
+    rank                UInt32 COMMENT '1 = highest net revenue over the last 90 days',
+    customer_id         Int64 COMMENT 'Customer',
+    customer_name       Nullable(String) COMMENT 'Customer name',
+    customer_segment    Nullable(String) COMMENT 'Customer segment',
+    region              Nullable(String) COMMENT 'Customer region',
+    total_orders        UInt64 COMMENT 'Completed sales, last 90 days',
+    lifetime_value      Nullable(Decimal(18, 2)) COMMENT 'Net revenue, last 90 days',
+    avg_order_value     Nullable(Decimal(18, 2)) COMMENT 'lifetime_value per order',
+    last_purchase_date  Date32 COMMENT 'Day of the latest sale',
+    last_purchase_at    DateTime64(6, 'UTC') COMMENT 'Time of the latest sale (UTC)',
+    as_of               DateTime64(6, 'UTC') COMMENT 'Logical time the mart was built for',
+    updated_at          DateTime64(6, 'UTC') COMMENT 'When this version was built (the logical time)'
 )
 ENGINE = MergeTree
 ORDER BY rank

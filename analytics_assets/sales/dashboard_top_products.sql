@@ -2,17 +2,17 @@
 -- ties broken by product_id, NULL revenue last.
 CREATE TABLE $target
 (
-    rank              UInt32,
-    product_id        Int64,
-    product_name      Nullable(String),
-    category          Nullable(String),
-    subcategory       Nullable(String),
-    times_sold        UInt64,
-    units_sold        Nullable(Int64),
-    revenue           Nullable(Decimal(18, 2)),
-    unique_customers  UInt64,
-    as_of             DateTime64(6, 'UTC'),
-    updated_at        DateTime64(6, 'UTC')
+    rank              UInt32 COMMENT '1 = highest net revenue over the last 90 days',
+    product_id        Int64 COMMENT 'Product',
+    product_name      Nullable(String) COMMENT 'Product name',
+    category          Nullable(String) COMMENT 'Product category',
+    subcategory       Nullable(String) COMMENT 'Product subcategory',
+    times_sold        UInt64 COMMENT 'Completed sales, last 90 days',
+    units_sold        Nullable(Int64) COMMENT 'Units sold',
+    revenue           Nullable(Decimal(18, 2)) COMMENT 'Net revenue, last 90 days',
+    unique_customers  UInt64 COMMENT 'Distinct customers',
+    as_of             DateTime64(6, 'UTC') COMMENT 'Logical time the mart was built for',
+    updated_at        DateTime64(6, 'UTC') COMMENT 'When this version was built (the logical time)'
 )
 ENGINE = MergeTree
 ORDER BY rank

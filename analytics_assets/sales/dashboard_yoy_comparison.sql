@@ -5,15 +5,15 @@
 -- the run's per-day pre-aggregate (sales_by_day.sql), not from sales_fact.
 CREATE TABLE $target
 (
-    date                Date32,
-    current_revenue     Decimal(18, 2),
-    current_orders      UInt64,
-    previous_revenue    Decimal(18, 2),
-    previous_orders     UInt64,
-    revenue_growth_pct  Nullable(Decimal(18, 2)),
-    orders_growth_pct   Nullable(Decimal(18, 2)),
-    as_of               DateTime64(6, 'UTC'),
-    updated_at          DateTime64(6, 'UTC')
+    date                Date32 COMMENT 'Day of this year (1 January to the logical date)',
+    current_revenue     Decimal(18, 2) COMMENT 'Net revenue that day (0 without sales)',
+    current_orders      UInt64 COMMENT 'Completed sales that day',
+    previous_revenue    Decimal(18, 2) COMMENT 'Net revenue the same day a year earlier',
+    previous_orders     UInt64 COMMENT 'Completed sales the same day a year earlier',
+    revenue_growth_pct  Nullable(Decimal(18, 2)) COMMENT 'Revenue growth in percent (NULL: no previous revenue)',
+    orders_growth_pct   Nullable(Decimal(18, 2)) COMMENT 'Orders growth in percent (NULL: no previous orders)',
+    as_of               DateTime64(6, 'UTC') COMMENT 'Logical time the mart was built for',
+    updated_at          DateTime64(6, 'UTC') COMMENT 'When this version was built (the logical time)'
 )
 ENGINE = MergeTree
 ORDER BY date

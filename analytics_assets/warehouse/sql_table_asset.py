@@ -6,6 +6,7 @@ previous version for readers. The SQL gets the run's logical time as `{as_of:Dat
 and `{as_of_date:Date32}`.
 """
 
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +22,7 @@ from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.guards import require_complete
+from analytics_assets.warehouse.columns import built_schema, table_metadata
 from analytics_assets.warehouse.sql import load_sql, render_sql
 from analytics_assets.warehouse.identifiers import quote_identifier
 from analytics_assets.warehouse.tables import markdown_preview, replace_partitions, replace_table, scratch_tables
@@ -143,6 +145,9 @@ def optional_sources(wh, optional: tuple[OptionalSource, ...], log) -> Iterator[
 
 
 def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
+    sql_path = table.sql_dir / f"{table.name}.sql"
+    caller = sys._getframe(1)  # the module that declares the table: the UI links it beside the SQL
+
     @dg.asset(
         name=table.name,
         group_name=table.group,
@@ -152,6 +157,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
         description=f"{table.description} Replaced atomically; gates run on the new version before the swap.",
         check_specs=gate_check_specs(table.name, table.gates),
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=table.stale_after) if table.stale_after else None,
+        metadata=table_metadata(sql_path, (caller.f_code.co_filename, caller.f_lineno)),
     )
     def sql_table(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         started = time.monotonic()
@@ -179,8 +185,10 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
                 yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
             rows = wh.row_count(table.name)
             preview = markdown_preview(wh, table.name)
+            schema = built_schema(wh, table.name)
         metadata = {
             "dagster/row_count": rows,
+            "dagster/column_schema": schema,
             "as_of": as_of.isoformat(),
             "duration_s": round(time.monotonic() - started, 3),
             "preview": dg.MetadataValue.md(preview),

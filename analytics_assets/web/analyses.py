@@ -20,6 +20,7 @@ from analytics_assets.operations.anomaly_alerts import send_anomaly_alerts
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.columns import built_schema, table_metadata
 from analytics_assets.warehouse.sql import load_sql
 from analytics_assets.warehouse.sql_table_asset import (
     SINGLE_RUN_BACKFILL,
@@ -108,6 +109,7 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
         pool=clickhouse_pool(),
         description=f"{analysis.description} Daily partitions, swapped in day by day after the gates pass.",
         check_specs=gate_check_specs(analysis.name, analysis.gates),
+        metadata=table_metadata(HERE / f"{analysis.name}.sql"),
     )
 
     def run(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource | None):
@@ -125,6 +127,7 @@ def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
                     "SELECT countIf(status = 'ANOMALY') FROM website_metrics_anomalies"
                     " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day}))
                 extra.update(send_anomaly_alerts(wh, smtp, params["as_of"], context.log))
+            extra["dagster/column_schema"] = built_schema(wh, analysis.name)
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": int(rows),

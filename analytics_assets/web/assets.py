@@ -3,6 +3,7 @@
 
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 
@@ -11,10 +12,12 @@ from analytics_assets.landing.checks import landing_check_results, landing_check
 from analytics_assets.landing.load import LoadReport
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
+from analytics_assets.warehouse.columns import table_metadata
 from analytics_assets.warehouse.sql import sql_file
 from analytics_assets.web.analyses import WEB_GROUP
-from analytics_assets.web.load import HOURLY, RAW, WEB_FEED, load_landing_files
+from analytics_assets.web.load import HOURLY, HOURLY_MV, HOURLY_STATE, RAW, WEB_FEED, load_landing_files
 
+WEB_SQL = Path(__file__).parent
 LANDING_POOL = "web_landing"  # one load at a time against a server too (the registry is read, then written)
 
 
@@ -32,11 +35,14 @@ CHECKS = [
         dg.AssetSpec(RAW, group_name=WEB_GROUP, kinds={"clickhouse"},
                      description="Raw website metric points from the landing folder (NDJSON/CSV, gzip optional), "
                                  "each file loaded once; bad rows go to website_metrics_quarantine. TTL: "
-                                 "ANALYTICS_WEB_TTL_DAYS."),
+                                 "ANALYTICS_WEB_TTL_DAYS.",
+                     metadata=table_metadata(WEB_SQL / f"{RAW}.sql", WEB_SQL / "load.py")),
         dg.AssetSpec(HOURLY, group_name=WEB_GROUP, kinds={"clickhouse"}, deps=[RAW],
                      description="Hourly total/avg/max/min/count per metric: an AggregatingMergeTree of -State "
                                  "columns fed by a materialized view, read through a view that merges them. "
-                                 "Kept after the raw points expire."),
+                                 "Kept after the raw points expire.",
+                     metadata=table_metadata(WEB_SQL / f"{HOURLY}.sql", WEB_SQL / f"{HOURLY_STATE}.sql",
+                                             WEB_SQL / f"{HOURLY_MV}.sql")),
     ],
     check_specs=CHECKS,
     pool=clickhouse_pool() or LANDING_POOL,

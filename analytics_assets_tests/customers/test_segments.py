@@ -114,3 +114,20 @@ def test_edge_cases_never_crash_and_segment_the_right_customers(pg_dsn, clickhou
     assert clusters <= min(5, len(rows))
     if case == "all customers tied":
         assert len({r[1] for r in rows}) == 1  # tied recency, one r_score (the seed's qcut raised here)
+
+
+def test_the_simple_clv_is_average_order_value_times_purchases_per_year_times_three(pg_dsn, clickhouse,
+                                                                                      segment):
+    """The original Airflow examples' simple CLV, computed once (customer_rfm.sql), carried by customer_segments."""
+    pg = PostgresResource(dsn=pg_dsn)
+    _tiny_source(pg, [(1, 1, "2026-06-01", 10, 0, "COMPLETED"), (2, 1, "2026-06-11", 20, 0, "COMPLETED"),
+                      (3, 2, "2026-06-05", 40, 0, "COMPLETED")])
+    assert segment(pg, clickhouse, AS_OF).success
+    with clickhouse.get_client() as wh:
+        rows = wh.rows("SELECT customer_id, customer_lifespan_days, purchase_frequency_per_year, predicted_clv_3y"
+                       " FROM customer_segments ORDER BY customer_id")
+        rfm = wh.rows("SELECT customer_id, simple_clv_3y FROM customer_rfm ORDER BY customer_id")
+    # 1: two sales 10 days apart, 15.00 each on average: 2 / 10 x 365 = 73 a year, x 3 years;
+    # 2: one sale: its frequency (1) is the yearly rate
+    assert rows == [(1, 10, pytest.approx(73.0), Decimal("3285.00")), (2, 0, 1.0, Decimal("120.00"))]
+    assert rfm == [(r[0], r[3]) for r in rows]

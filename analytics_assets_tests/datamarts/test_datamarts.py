@@ -4,6 +4,7 @@ definitions from a folder, and the command line."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -209,3 +210,15 @@ def test_the_excel_flags_of_the_spec_and_the_command_line_are_honoured(orders, t
     assert main(["export", "excel", "orders_dm", "--output", str(out)]) == 0
     assert openpyxl.load_workbook(out).sheetnames == ["Summary", "Data"]
     assert "0 chart(s)" in capsys.readouterr().out
+
+
+def test_each_materialization_records_the_columns_clickhouse_gave_the_datamart(orders):
+    """A datamart's columns are its query's: the schema comes from system.columns after each build."""
+    the_spec = spec()
+    result = materialize(orders, the_spec)
+    schema = result.asset_materializations_for_node("orders_dm")[0].metadata["dagster/column_schema"].value
+    assert [(c.name, c.type) for c in schema.columns] == [
+        ("day", "Date32"), ("region", "Nullable(String)"), ("revenue", "Decimal(38, 2)"), ("orders", "UInt64")]
+    refs = build_datamart_asset(the_spec, set()).specs_by_key[dg.AssetKey("orders_dm")].metadata[
+        "dagster/code_references"].code_references
+    assert [Path(r.file_path).name for r in refs] == ["test", "build.py"]

@@ -10,6 +10,7 @@ import pytest
 
 from analytics_assets.demo import generator
 from analytics_assets.resources import PostgresResource
+from analytics_assets.sales.assets import mart_assets
 from analytics_assets.sales.marts import MARTS
 from analytics_assets.warehouse import sql_table_asset
 from analytics_assets.warehouse.sql import load_sql as real_load_sql
@@ -125,6 +126,10 @@ def test_marts_carry_their_window_and_a_preview(built, clickhouse, run):
     assert metadata["dagster/row_count"].value == 100
     assert metadata["window"].value == "[2026-04-01, 2026-06-30T12:00:00+00:00)"
     assert metadata["preview"].value.startswith("| rank | customer_id |")
+    # the columns as built (system.columns, COMMENTs included) are those the definition declares
+    declared = next(a for a in mart_assets if a.key.to_user_string() == "dashboard_top_customers")
+    assert metadata["dagster/column_schema"].value == declared.specs_by_key[declared.key].metadata[
+        "dagster/column_schema"]
 
 
 def test_top_n_ranks_more_customers_than_a_uint16_holds(clickhouse, run, pg_dsn):

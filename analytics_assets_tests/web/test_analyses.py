@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from analytics_assets.warehouse.columns import sql_columns
+from analytics_assets.web import analyses
 from analytics_assets_tests.web.conftest import analyse, check_results, load, point, rows, write_ndjson
 
 ANOMALY_DAY = date(2026, 3, 30)
@@ -121,6 +124,9 @@ def test_anomalies_against_the_same_hour_of_the_week(data, clickhouse):
     assert {got[("young", h)][5] for h in range(24)} == {"NO_BASELINE"}
     metadata = result.asset_materializations_for_node("website_metrics_anomalies")[0].metadata
     assert metadata["anomalies"].value == 3
+    built = [(c.name, c.type) for c in metadata["dagster/column_schema"].value.columns]
+    assert built == [(c.name, c.type) for c in sql_columns(Path(analyses.__file__).with_name(
+        "website_metrics_anomalies.sql"))]  # as declared (website_metrics_anomalies.columns.sql)
 
 
 def test_anomaly_threshold_is_a_setting(data, clickhouse, monkeypatch):

@@ -1,0 +1,37 @@
+-- The columns ClickHouse gives the table built by the .sql file of the same name (whose CREATE
+-- lets the query type them): read by warehouse/columns.py for the asset's column schema, never
+-- executed. A test builds the table and compares.
+(
+    customer_id               Int64 COMMENT 'The customer (raw_customers key); one row per live customer',
+    customer_name             Nullable(String) COMMENT 'Name in the source',
+    email                     Nullable(String) COMMENT 'E-mail in the source',
+    signup_date               Nullable(Date32) COMMENT 'Signup day in the source',
+    customer_segment          LowCardinality(Nullable(String)) COMMENT 'Source segment (Enterprise, SMB, Consumer)',
+    region                    LowCardinality(Nullable(String)) COMMENT 'Source region',
+    country                   LowCardinality(Nullable(String)) COMMENT 'Source country',
+    state                     Nullable(String) COMMENT 'Source state or province',
+    lifetime_orders           UInt64 COMMENT 'Completed sales before the logical time',
+    lifetime_net_revenue      Decimal(38, 2) COMMENT 'Net revenue of those sales',
+    lifetime_units            Int64 COMMENT 'Units of those sales',
+    first_purchase_date       Nullable(Date32) COMMENT 'Day of the first completed sale (NULL: none)',
+    last_purchase_date        Nullable(Date32) COMMENT 'Day of the latest completed sale (NULL: none)',
+    days_since_last_purchase  Nullable(Int64) COMMENT 'Days from the latest sale to the logical date',
+    orders_30d                UInt64 COMMENT 'Completed sales in the 30 days before the logical time',
+    net_revenue_30d           Decimal(38, 2) COMMENT 'Their net revenue',
+    orders_365d               UInt64 COMMENT 'Completed sales in the 365 days before the logical time',
+    net_revenue_365d          Decimal(38, 2) COMMENT 'Their net revenue',
+    favourite_category        Nullable(String) COMMENT 'Category with the most net revenue',
+    r_score                   Nullable(UInt8) COMMENT 'Recency quintile 1..5 from customer_segments (NULL: not in its window)',
+    f_score                   Nullable(UInt8) COMMENT 'Frequency quintile 1..5',
+    m_score                   Nullable(UInt8) COMMENT 'Monetary quintile 1..5',
+    rfm_segment               LowCardinality(Nullable(String)) COMMENT 'RFM segment label',
+    behavior_segment          LowCardinality(Nullable(String)) COMMENT 'K-Means behaviour segment',
+    clv_segment               LowCardinality(Nullable(String)) COMMENT 'Simple-CLV quartile segment',
+    probability_alive         Nullable(Float64) COMMENT 'BG/NBD probability the customer is still active',
+    expected_purchases_3y     Nullable(Float64) COMMENT 'BG/NBD expected purchases over 3 years',
+    model_clv_3y              Nullable(Decimal(18, 2)) COMMENT 'BG/NBD + Gamma-Gamma CLV over 3 years',
+    product_events_30d        UInt64 COMMENT 'Product events tied to the customer in the last 30 days',
+    product_sessions_30d      UInt64 COMMENT 'Distinct sessions of those events',
+    last_product_event_time   Nullable(DateTime64(3, 'UTC')) COMMENT 'Latest product event tied to the customer',
+    as_of                     DateTime64(6, 'UTC') COMMENT 'Logical time of the build'
+)
