@@ -16,6 +16,7 @@ from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.sales.marts import HOURLY_STALE_AFTER
 from analytics_assets.warehouse.guards import require_complete
+from analytics_assets.warehouse.columns import table_metadata
 from analytics_assets.warehouse.sql_table_asset import (
     Gate,
     OptionalSource,
@@ -80,6 +81,7 @@ class Customer360Config(dg.Config):
     "on the new version before the swap.",
     check_specs=gate_check_specs(TABLE, CUSTOMER_360_GATES),
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=HOURLY_STALE_AFTER),
+    metadata=table_metadata(HERE / f"{TABLE}.sql", (__file__, 1), (str(HERE / "incremental.py"), 1)),
 )
 def customer_360(context: dg.AssetExecutionContext, config: Customer360Config, clickhouse: ClickHouseResource):
     started = time.monotonic()

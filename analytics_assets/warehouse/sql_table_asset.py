@@ -222,9 +222,11 @@ def build_sql_tables_asset(name: str, tables: tuple[SqlTable, ...], description:
     scratch table) are paid once. `scratch(wh, params)` is a context manager yielding
     `{name: table}` for the SQL's and the gates' `$<name>` placeholders. A table whose build or gate
     fails keeps its previous version; the others are still built, then the step fails naming it."""
+    caller = sys._getframe(1)  # the module that declares the tables: the UI links it beside the SQL
     specs = [
         dg.AssetSpec(
             t.name, group_name=t.group, deps=list(t.deps), kinds={"clickhouse"}, skippable=True,
+            metadata=table_metadata(t.sql_dir / f"{t.name}.sql", (caller.f_code.co_filename, caller.f_lineno)),
             description=f"{t.description} Replaced atomically; gates run on the new version before the swap.",
             freshness_policy=dg.FreshnessPolicy.time_window(fail_window=t.stale_after) if t.stale_after else None,
         )
