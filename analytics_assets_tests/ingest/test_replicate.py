@@ -180,3 +180,28 @@ def test_a_missing_table_is_named(pg_dsn, clickhouse):
 def test_an_unknown_transfer_mode_names_the_setting(source, clickhouse):
     with clickhouse.get_client() as wh, pytest.raises(ValueError, match="transfer_mode.*'ftp'"):
         replicate(wh, source, SALES, mode="ftp")
+
+
+def test_the_recorded_watermark_equals_the_replicas_own(source, clickhouse):
+    """Each pull records the watermark it leaves (one row) so that the next one need not read two
+    columns of the whole replica; it must equal what reading them says, and a rebuilt replica (a new
+    table) must not inherit the old one's."""
+    from analytics_assets.ingest.replicate import NEWEST_VERSION, watermark
+
+    def scanned(wh, table):
+        return wh.scalar(f"SELECT {NEWEST_VERSION} FROM {table.replica}")
+
+    with clickhouse.get_client() as wh:
+        replicate_all(wh, source)
+        generator.apply_activity(source.dsn, seed=4)
+        execute(source, "UPDATE sales SET updated_at = '2099-01-01 00:00+00' WHERE sale_id = 10")  # capped
+        results = replicate_all(wh, source)
+        for table in SOURCE_TABLES:
+            assert watermark(wh, table) == results[table.name].watermark_after
+            assert watermark(wh, table).replace(tzinfo=None) == scanned(wh, table), table.name
+        recorded = watermark(wh, SALES)
+        wh.command("TRUNCATE TABLE raw_sales")  # what the recorded value no longer describes...
+        replicate(wh, source, SALES, full_resync=True)  # ...and a rebuilt replica (new table)
+        assert watermark(wh, SALES).replace(tzinfo=None) == scanned(wh, SALES)
+        assert wh.scalar("SELECT count() FROM replica_watermarks WHERE replica = 'raw_sales'") >= 2
+        assert recorded is not None
