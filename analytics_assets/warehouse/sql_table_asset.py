@@ -205,6 +205,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
 def _table_metadata(wh, table: SqlTable, as_of: datetime, started: float) -> dict:
     metadata = {
         "dagster/row_count": wh.row_count(table.name),
+        "dagster/column_schema": built_schema(wh, table.name),
         "as_of": as_of.isoformat(),
         "duration_s": round(time.monotonic() - started, 3),
         "preview": dg.MetadataValue.md(markdown_preview(wh, table.name)),
