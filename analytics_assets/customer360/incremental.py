@@ -64,8 +64,7 @@ def _create(wh, name: str, target: str, params: Mapping[str, Any] | None = None,
 
 
 def _uuid(wh, table: str) -> str:
-    return wh.scalar("SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                     {"db": wh.database, "t": table}) or NO_UUID
+    return wh.table_uuid(table) or NO_UUID
 
 
 def _fact_marks(wh) -> Marks:

@@ -74,7 +74,7 @@ def watermark(wh: Warehouse, table: SourceTable) -> datetime | None:
     """The newest source version held, each row's capped at the source's clock when it was read: as
     recorded by the last pull into this very table (its UUID), else by reading the replica's two
     columns whole (seconds at tens of millions of rows; the recorded one is one small row)."""
-    uuid = _table_uuid(wh, table.replica)
+    uuid = wh.table_uuid(table.replica)
     if wh.table_exists(WATERMARKS):
         (recorded, found), = wh.rows(
             f"SELECT argMax(watermark, recorded_at), count() FROM {WATERMARKS}"
@@ -84,18 +84,13 @@ def watermark(wh: Warehouse, table: SourceTable) -> datetime | None:
     return utc(wh.scalar(f"SELECT {NEWEST_VERSION} FROM {quote_identifier(table.replica)}"))
 
 
-def _table_uuid(wh: Warehouse, name: str) -> str:
-    return wh.scalar("SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                     {"db": wh.database, "t": name})
-
-
 def _record_watermark(wh: Warehouse, table: SourceTable, value: datetime | None) -> None:
     """Written after the rows it covers were attached: a run that fails before writing it leaves the
     previous (older) one, and the next pull re-reads a little more (a re-read is harmless)."""
     wh.command(f"CREATE TABLE IF NOT EXISTS {WATERMARKS} (replica String, table_uuid String,"
                " watermark Nullable(DateTime64(6, 'UTC')), recorded_at DateTime64(6, 'UTC'))"
                " ENGINE = ReplacingMergeTree(recorded_at) ORDER BY (replica, table_uuid)")
-    wh.insert_rows(WATERMARKS, [(table.replica, _table_uuid(wh, table.replica), value, datetime.now(timezone.utc))],
+    wh.insert_rows(WATERMARKS, [(table.replica, wh.table_uuid(table.replica), value, datetime.now(timezone.utc))],
                    ["replica", "table_uuid", "watermark", "recorded_at"])
 
 

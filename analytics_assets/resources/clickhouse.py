@@ -116,6 +116,13 @@ class Warehouse:
             self.client.raw_insert(quote_identifier(table, what="table"),
                                    [quote_identifier(c) for c in columns], data, fmt=fmt)
 
+    def table_uuid(self, table: str) -> str | None:
+        """The table's UUID (None if it does not exist): a rebuilt table (swapped in) has a new one."""
+        return self.scalar(
+            "SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+            {"db": self.database, "t": table},
+        )
+
     def table_exists(self, table: str) -> bool:
         return bool(
             self.scalar(

@@ -39,8 +39,7 @@ def _totals(wh, table: str, net: str, where: str = "", params=None) -> tuple:
 )
 def sales_fact_matches_replicas(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
     with clickhouse.get_client() as wh:
-        fact_uuid = wh.scalar("SELECT toString(uuid) FROM system.tables WHERE database = {db:String}"
-                              " AND name = {t:String}", {"db": wh.database, "t": SALES_FACT})
+        fact_uuid = wh.table_uuid(SALES_FACT)
         applied = stored_marks(wh).get(SALES.replica, (None, None))[1]
         verified = (wh.rows(f"SELECT fact_uuid, synced_through, verified_at FROM {VERIFIED}")
                     if wh.table_exists(VERIFIED) else [])

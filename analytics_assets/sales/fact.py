@@ -72,9 +72,7 @@ def _replica_marks(wh: Warehouse) -> dict[str, tuple[str, datetime | None]]:
     """For each replica: the table's UUID and the newest _synced_at it holds."""
     marks = {}
     for replica in REPLICAS:
-        uuid = wh.scalar("SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                         {"db": wh.database, "t": replica})
-        marks[replica] = (uuid, utc(wh.scalar(f"SELECT maxOrNull(_synced_at) FROM {quote_identifier(replica)}")))
+        marks[replica] = (wh.table_uuid(replica), utc(wh.scalar(f"SELECT maxOrNull(_synced_at) FROM {quote_identifier(replica)}")))
     return marks
 
 

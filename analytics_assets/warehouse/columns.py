@@ -64,9 +64,10 @@ def _strip_line_comments(text: str) -> str:
     return "".join(out)
 
 
-def _split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split at `sep` outside parentheses and string literals."""
-    parts, depth, quoted, start, i = [], 0, False, 0, 0
+def _outside_literals(text: str, start: int = 0):
+    """(index, character, depth) of each character from `start` outside string literals; depth
+    counts the parentheses opened since `start`, so a '(' and its ')' carry the same one."""
+    depth, quoted, i = 0, False, start
     while i < len(text):
         c = text[i]
         if quoted:
@@ -77,36 +78,32 @@ def _split_top_level(text: str, sep: str = ",") -> list[str]:
         elif c == "'":
             quoted = True
         elif c == "(":
+            yield i, c, depth
             depth += 1
         elif c == ")":
             depth -= 1
-        elif c == sep and depth == 0:
+            yield i, c, depth
+        else:
+            yield i, c, depth
+        i += 1
+
+
+def _split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside parentheses and string literals."""
+    parts, start = [], 0
+    for i, c, depth in _outside_literals(text):
+        if c == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     parts.append(text[start:])
     return [p.strip() for p in parts if p.strip()]
 
 
 def _closing(text: str, open_at: int) -> int:
     """The index of the parenthesis closing the one at `open_at`."""
-    depth, quoted, i = 0, False, open_at
-    while i < len(text):
-        c = text[i]
-        if quoted:
-            if c == "\\":
-                i += 1
-            elif c == "'":
-                quoted = False
-        elif c == "'":
-            quoted = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+    for i, c, depth in _outside_literals(text, open_at):
+        if c == ")" and depth == 0:
+            return i
     raise ValueError("unbalanced parentheses")
 
 

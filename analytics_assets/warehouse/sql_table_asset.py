@@ -183,20 +183,9 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
                 # a missing source names its job; a part-applied one keeps ours
                 require_complete(wh, [d for d in table.deps if sources.get(d, d) == d])
                 yield from gated(table.name, results, lambda: replace_table(wh, table.name, build, gates))
-            rows = wh.row_count(table.name)
-            preview = markdown_preview(wh, table.name)
-            schema = built_schema(wh, table.name)
-        metadata = {
-            "dagster/row_count": rows,
-            "dagster/column_schema": schema,
-            "as_of": as_of.isoformat(),
-            "duration_s": round(time.monotonic() - started, 3),
-            "preview": dg.MetadataValue.md(preview),
-        }
+            metadata = _table_metadata(wh, table, as_of, started)
         if notes:
             metadata["note"] = "; ".join(notes)
-        if table.window_start is not None:
-            metadata["window"] = f"[{table.window_start(as_of.date()).isoformat()}, {as_of.isoformat()})"
         yield dg.MaterializeResult(metadata=metadata, check_results=results)
 
     return sql_table
