@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timezone
 
 from analytics_assets import settings
-from analytics_assets.demo.local_postgres import LocalPostgresError
+from analytics_assets.resources.local_postgres import LocalPostgresError
 from analytics_assets.settings import SettingError
 
 
@@ -38,7 +38,7 @@ def _check_source(dsn: str, where: str) -> None:
 
 
 def cmd_postgres(args: argparse.Namespace) -> int:
-    from analytics_assets.demo.local_postgres import default_local_postgres
+    from analytics_assets.resources.local_postgres import default_local_postgres
 
     server = default_local_postgres()
     if args.action == "start":

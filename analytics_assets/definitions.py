@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from analytics_assets import catalog, settings
+from analytics_assets import catalog
 from analytics_assets.customers.assets import customer_assets, customer_checks
 from analytics_assets.customers.schedules import customer_segmentation_daily_schedule, customer_segmentation_job
 from analytics_assets.ingest.assets import replica_assets
@@ -19,7 +17,7 @@ from analytics_assets.ingest.schedules import (
     ingest_reconcile_job,
 )
 from analytics_assets.ingest.sensors import source_changed_sensor
-from analytics_assets.resources import ClickHouseResource, PostgresResource
+from analytics_assets.resources import executor_for_target, resources_from_settings
 from analytics_assets.sales.assets import mart_assets, sales_fact
 from analytics_assets.sales.checks import sales_checks
 from analytics_assets.sales.schedules import (
@@ -33,7 +31,6 @@ from analytics_assets.sales.schedules import (
 from analytics_assets.bi.assets import BI_ASSET_NAMES, bi_job, build_bi_assets
 from analytics_assets.customer360.assets import customer360_assets, customer_360_hourly_schedule, customer_360_job
 from analytics_assets.datamarts.assets import datamart_definitions
-from analytics_assets.default_partition import with_default_partition
 from analytics_assets.events import load as event_tables
 from analytics_assets.events.assets import funnel_assets, product_event_retention, product_events
 from analytics_assets.events.schedules import (
@@ -46,7 +43,6 @@ from analytics_assets.events.schedules import (
 from analytics_assets.operations.alerts import data_quality_alerts, failure_alerts_due, run_failure_email
 from analytics_assets.operations.automation import automation_sensor
 from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
-from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.sales.checks import VERIFIED as SALES_FACT_VERIFIED
 from analytics_assets.sales.fact import DAILY as SALES_FACT_DAILY
 from analytics_assets.sales.fact import STATE as SALES_FACT_STATE
@@ -56,11 +52,6 @@ from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
 from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
 from analytics_assets.web.sensors import web_analyses_for_loaded_days, web_landing_sensor
-
-
-def _from_env(name: str):
-    """An EnvVar when the variable is set (the UI shows the name, never the value), else None."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 core_assets = [*replica_assets, sales_fact, *mart_assets, *customer_assets, *customer360_assets, website_metrics,
@@ -74,13 +65,6 @@ datamart_assets, datamart_schedules, _, datamart_specs = datamart_definitions(
 # The BI feeds cover every datamart the code location loads, shipped or user-defined.
 core_assets += build_bi_assets([spec.name for spec in datamart_specs])
 report_specs, report_assets, report_schedules, _ = report_definitions()
-
-
-def _smtp() -> SmtpResource:
-    """SMTP from ANALYTICS_SMTP_*: set variables become EnvVars (the UI shows names, not values)."""
-    fields = {name: (dg.EnvVar.int(var) if name == "port" else dg.EnvVar(var))
-              for name, var in settings.SMTP.items() if os.environ.get(var)}
-    return SmtpResource(**fields)
 
 
 defs = dg.Definitions(
@@ -104,16 +88,6 @@ defs = dg.Definitions(
              web_analyses_for_loaded_days, events_landing_sensor, funnels_for_loaded_days,
              build_delivery_sensor(report_specs), run_failure_email, failure_alerts_due, data_quality_alerts,
              automation_sensor],
-    resources={
-        "postgres": PostgresResource(dsn=_from_env(settings.POSTGRES_DSN)),
-        "smtp": _smtp(),
-        "clickhouse": ClickHouseResource(
-            dsn=_from_env(settings.CLICKHOUSE_DSN), database=_from_env(settings.CLICKHOUSE_DATABASE)
-        ),
-    },
-    # chDB is one process at a time: steps run in the run's own process, one after another.
-    # Against a ClickHouse server, steps run in parallel processes.
-    # A partitioned job run without a partition runs for the logical day (default_partition.py).
-    executor=with_default_partition(dg.in_process_executor
-                                    if settings.is_chdb(settings.clickhouse_dsn()) else dg.multiprocess_executor),
+    resources=resources_from_settings(),
+    executor=executor_for_target(),  # in-process for chDB, parallel processes for a server
 )

@@ -7,7 +7,6 @@ end: the partition of 25 November is as of 26 November 00:00) or schedule tick -
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -43,7 +42,7 @@ def resolve_as_of(context: dg.AssetExecutionContext | dg.OpExecutionContext | No
             return parse_as_of(context.partition_key, source="partition key")
         if SCHEDULED_TAG in tags:
             return parse_as_of(tags[SCHEDULED_TAG], source=f"run tag {SCHEDULED_TAG}")
-    env = os.environ.get(settings.AS_OF)
+    env = settings.as_of()
     if env:
         return parse_as_of(env, source=settings.AS_OF)
     return datetime.now(timezone.utc)

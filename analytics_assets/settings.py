@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -52,12 +53,63 @@ def default_clickhouse_dsn() -> str:
     return f"chdb://{data_dir() / 'clickhouse'}"
 
 
-def clickhouse_dsn() -> str:
-    return os.environ.get(CLICKHOUSE_DSN) or default_clickhouse_dsn()
+@dataclass(frozen=True)
+class ClickHouseTarget:
+    """Where the warehouse is. Embedded (chDB) allows one process at a time, which decides the
+    executor (steps in the run's process) and the pool; a server takes parallel processes."""
+
+    dsn: str
+    database: str
+
+    @property
+    def embedded(self) -> bool:
+        return is_chdb(self.dsn)
 
 
-def clickhouse_database() -> str:
-    return os.environ.get(CLICKHOUSE_DATABASE) or DEFAULT_DATABASE
+def clickhouse_target() -> ClickHouseTarget:
+    """$ANALYTICS_CLICKHOUSE_DSN (default chdb://$ANALYTICS_DATA_DIR/clickhouse) and
+    $ANALYTICS_CLICKHOUSE_DATABASE (default 'analytics'): the one answer every place uses."""
+    return ClickHouseTarget(dsn=os.environ.get(CLICKHOUSE_DSN) or default_clickhouse_dsn(),
+                            database=os.environ.get(CLICKHOUSE_DATABASE) or DEFAULT_DATABASE)
+
+
+def is_set(name: str) -> bool:
+    """Whether the variable has a value: a resource field then takes it as a dagster.EnvVar (the
+    UI shows the name, never the value); unset, the field keeps its default."""
+    return bool(os.environ.get(name))
+
+
+def postgres_dsn() -> str | None:
+    """$ANALYTICS_POSTGRES_DSN, None when unset (the local server started by
+    `analytics-assets postgres start` then serves)."""
+    return os.environ.get(POSTGRES_DSN) or None
+
+
+POSTGRES_BINDIR = "ANALYTICS_POSTGRES_BINDIR"
+
+
+def postgres_bindir() -> str | None:
+    """Where the local server's PostgreSQL binaries are, when set (else they are looked for)."""
+    return os.environ.get(POSTGRES_BINDIR) or None
+
+
+def as_of() -> str | None:
+    """$ANALYTICS_AS_OF as written (parsed where it is used), None when unset."""
+    return os.environ.get(AS_OF) or None
+
+
+BI_USER, BI_PASSWORD = "ANALYTICS_BI_USER", "ANALYTICS_BI_PASSWORD"
+DEFAULT_BI_USER = "analytics_bi"
+
+
+def bi_user() -> str:
+    """The read-only ClickHouse user for BI tools (validated as an identifier where it is used)."""
+    return os.environ.get(BI_USER) or DEFAULT_BI_USER
+
+
+def bi_password() -> str | None:
+    """That user's password, None when unset."""
+    return os.environ.get(BI_PASSWORD) or None
 
 
 TRANSFER_MODE = "ANALYTICS_TRANSFER_MODE"
@@ -189,6 +241,16 @@ REPORTS_DIR = "ANALYTICS_REPORTS_DIR"
 SMTP = {name: f"ANALYTICS_SMTP_{name.upper()}" for name in ("host", "port", "user", "password", "sender", "tls")}
 
 
+def smtp_values() -> dict[str, str]:
+    """The ANALYTICS_SMTP_* variables that are set, by field name (host, port, ...)."""
+    return {name: os.environ[var] for name, var in SMTP.items() if os.environ.get(var)}
+
+
+def smtp_configured() -> bool:
+    """Whether a mail server is set (ANALYTICS_SMTP_HOST): without one no e-mail can go out."""
+    return is_set(SMTP["host"])
+
+
 def reports_dir() -> Path:
     """Where report definitions (`*.yaml`) are read from."""
     return _definitions(REPORTS_DIR, "reports")
@@ -306,7 +368,7 @@ def secret_values(*extra: str | None) -> tuple[str, ...]:
     first: `*PASSWORD` variables (SMTP, BI, Grafana's ANALYTICS_CLICKHOUSE_PASSWORD,
     DAGSTER_PG_PASSWORD, PGPASSWORD), the password of each DSN, each ANALYTICS_API_TOKENS entry
     (comma or space separated; `name:token` gives the token too)."""
-    from analytics_assets.resources.secrets import dsn_password
+    from analytics_assets.secrets import dsn_password
 
     found = {value for name, value in os.environ.items() if name.upper().endswith("PASSWORD")}
     found.add(os.environ.get(ALERT_WEBHOOK_URL) or "")  # its path is its token

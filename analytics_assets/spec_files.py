@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
-from analytics_assets.warehouse.identifiers import validate_identifier
+from analytics_assets.identifiers import validate_identifier
 
 Spec = TypeVar("Spec")
 

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from analytics_assets.demo.local_postgres import LocalPostgres
+from analytics_assets.resources.local_postgres import LocalPostgres
 
 
 @pytest.fixture(scope="session")

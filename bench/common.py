@@ -22,7 +22,7 @@ WORK = ROOT / ".work"
 
 def start_server():
     """The benchmarks' own PostgreSQL under bench/.work (reachable by the server's OS user)."""
-    from analytics_assets.demo.local_postgres import LocalPostgres
+    from analytics_assets.resources.local_postgres import LocalPostgres
 
     WORK.mkdir(exist_ok=True)
     os.chmod(WORK, 0o755)

@@ -32,7 +32,7 @@ from analytics_assets.api.openapi import docs_page, openapi
 from analytics_assets.datamarts import catalog
 from analytics_assets.datamarts.spec import DatamartSpec, SpecError, parse_spec
 from analytics_assets.settings import SettingError
-from analytics_assets.warehouse.identifiers import validate_identifier
+from analytics_assets.identifiers import validate_identifier
 
 PREFIX = "/api/v1/mvp"
 MAX_BODY_BYTES = 64 * 1024

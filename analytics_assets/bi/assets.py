@@ -2,7 +2,6 @@
 read of the shipped marts and of every datamart, and Grafana provisioning, under
 $ANALYTICS_DATA_DIR/bi/."""
 
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.marts import MARTS
 from analytics_assets.warehouse.guards import missing_table_message, require_complete
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 
 BI_GROUP = "bi"
 # The shipped tables every bi_job feeds; build_bi_assets adds the datamarts.
@@ -132,7 +131,7 @@ def grafana_provisioning(context: dg.AssetExecutionContext, clickhouse: ClickHou
                                           "panels_waiting_for_tables": "; ".join(waiting) or "none"})
 
 
-BI_USER, BI_PASSWORD = "ANALYTICS_BI_USER", "ANALYTICS_BI_PASSWORD"
+BI_USER, BI_PASSWORD = settings.BI_USER, settings.BI_PASSWORD
 
 
 def readonly_access_sql(database: str) -> list[str]:
@@ -142,9 +141,9 @@ def readonly_access_sql(database: str) -> list[str]:
 
     from analytics_assets.warehouse.sql import sql_file, statements
 
-    password = os.environ.get(BI_PASSWORD)
+    password = settings.bi_password()
     digest = hashlib.sha256(password.encode()).hexdigest() if password else "0" * 64
-    user = os.environ.get(BI_USER) or "analytics_bi"
+    user = settings.bi_user()
     names = {"role": "analytics_bi_reader", "profile": "analytics_bi_profile", "user": user, "database": database}
     quoted = {k: quote_identifier(v, what=BI_USER if k == "user" else k) for k, v in names.items()}
     text = string.Template(sql_file(__file__, "bi_readonly_access")).substitute(**quoted, password_sha256=digest)
@@ -176,7 +175,7 @@ def bi_readonly_access(context: dg.AssetExecutionContext, clickhouse: ClickHouse
         for statement in sql:  # ClickHouse's parser accepts each one, whatever happens next
             wh.rows(f"EXPLAIN AST {statement}")
         if not wh.embedded:
-            if not os.environ.get(BI_PASSWORD):
+            if not settings.bi_password():
                 raise dg.Failure(f"{BI_PASSWORD} is not set: no password for the BI user")
             for statement in sql:
                 wh.command(statement)

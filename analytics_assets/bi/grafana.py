@@ -68,8 +68,8 @@ def expand_macros(sql: str, start: datetime, end: datetime) -> str:
 def datasource() -> dict:
     """The provisioning document for the data source, from ANALYTICS_CLICKHOUSE_DSN (a server's
     host, port and user; for the embedded engine, a server on localhost to point at)."""
-    dsn = settings.clickhouse_dsn()
-    parts = urlsplit(dsn) if not settings.is_chdb(dsn) else urlsplit("http://default@localhost:8123")
+    target = settings.clickhouse_target()
+    parts = urlsplit(target.dsn) if not target.embedded else urlsplit("http://default@localhost:8123")
     secure = parts.scheme == "https"
     return {
         "apiVersion": 1,
@@ -80,7 +80,7 @@ def datasource() -> dict:
             "jsonData": {
                 "host": parts.hostname, "port": parts.port or (8443 if secure else 8123), "protocol": "http",
                 "secure": secure, "username": parts.username or "default",
-                "defaultDatabase": settings.clickhouse_database(),
+                "defaultDatabase": target.database,
             },
             "secureJsonData": {"password": PASSWORD_PLACEHOLDER},
             "editable": False,

@@ -23,7 +23,7 @@ from analytics_assets.ingest.replicate import utc
 from analytics_assets.sales.fact import APPLYING as FACT_APPLYING
 from analytics_assets.sales.fact import REPLICAS
 from analytics_assets.sales.fact import STATE as FACT_STATE
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
 from analytics_assets.warehouse.tables import replace_table, scratch_tables
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from analytics_assets.datamarts.spec import DatamartSpec
 from analytics_assets.warehouse.guards import require_complete
-from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+from analytics_assets.identifiers import quote_identifier, validate_identifier
 from analytics_assets.warehouse.sql_table_asset import Gate, run_gates, unique_key
 from analytics_assets.warehouse.tables import replace_table
 

@@ -93,7 +93,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_export_excel(args: argparse.Namespace) -> int:
     from analytics_assets.exports.excel import export_table
     from analytics_assets.resources import ClickHouseResource
-    from analytics_assets.warehouse.identifiers import validate_identifier
+    from analytics_assets.identifiers import validate_identifier
 
     validate_identifier(args.name, what="NAME")
     spec = catalog.find(args.name)

@@ -19,7 +19,7 @@ import yaml
 from sqlglot import exp
 
 from analytics_assets.spec_files import FieldReader, SpecFileError, load_spec_file, load_spec_folders
-from analytics_assets.warehouse.identifiers import validate_identifier
+from analytics_assets.identifiers import validate_identifier
 
 TYPES = ("table", "view", "materialized_view")
 REFRESH_STRATEGIES = ("scheduled", "manual", "on_upstream_change")

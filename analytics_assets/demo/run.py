@@ -37,7 +37,7 @@ def _source_customers(dsn: str) -> int:
 def run_demo(*, sales: int, customers: int | None, products: int, seed: int,
              regenerate: bool = False, dirty: bool = False) -> int:
     from analytics_assets.demo import generator
-    from analytics_assets.demo.local_postgres import default_local_postgres
+    from analytics_assets.resources.local_postgres import default_local_postgres
 
     started = time.monotonic()
     data = settings.data_dir()
@@ -173,7 +173,7 @@ def _materialize_everything(full_resync: bool, as_of: datetime, new_history: set
 
         spec = next(s for s in report_specs if s.name == "monthly_sales_summary")
         month = last_complete_period(spec, as_of.date()).isoformat()
-        selection = [spec.name] + ([f"{spec.name}_delivery"] if os.environ.get(settings.SMTP["host"]) else [])
+        selection = [spec.name] + ([f"{spec.name}_delivery"] if settings.smtp_configured() else [])
         report = defs.resolve_job_def(f"{spec.name}_job").execute_in_process(
             instance=instance, partition_key=month, run_config=logging, raise_on_error=False, tags=tags,
             asset_selection=[dg.AssetKey(k) for k in selection])

@@ -37,7 +37,7 @@ from openpyxl.chart.data_source import AxDataSource, NumRef, StrRef
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter, quote_sheetname
 
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included
 EXCEL_MAX_COLUMNS = 16_384

@@ -18,7 +18,7 @@ from analytics_assets.ingest.sources import (
 from analytics_assets.ingest.transfer import inspect_source, key_enforced_by, relation
 from analytics_assets.resources import ClickHouseResource, PostgresResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+from analytics_assets.identifiers import quote_identifier, validate_identifier
 
 
 def build_matches_source_check(table: SourceTable) -> dg.AssetChecksDefinition:

@@ -31,7 +31,7 @@ from analytics_assets.ingest.sources import (
 )
 from analytics_assets.ingest.transfer import Source, copy_into, key_filter, key_value, row_hash
 from analytics_assets.resources.clickhouse import Warehouse
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.tables import scratch_tables
 
 BUCKET_ROWS = 64

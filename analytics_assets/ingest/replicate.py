@@ -33,7 +33,7 @@ from analytics_assets.resources.postgres import PostgresResource
 from analytics_assets import settings
 from analytics_assets.settings import SettingError
 from analytics_assets.warehouse import append_atomically, replace_table
-from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+from analytics_assets.identifiers import quote_identifier, validate_identifier
 from analytics_assets.warehouse.tables import create_table_sql
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -42,7 +42,7 @@ from analytics_assets.ingest.sources import (
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.resources.postgres import PostgresResource
 from analytics_assets.settings import SettingError
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.tables import scratch_tables
 
 TransferMode = Literal["server", "client"]

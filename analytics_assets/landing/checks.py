@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from analytics_assets.landing.load import LandingFeed, LoadReport, files_loaded_once
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 
 
 def landing_check_specs(feed: LandingFeed) -> list[dg.AssetCheckSpec]:

@@ -44,8 +44,8 @@ from analytics_assets.landing.files import (
     source_file_id,
     uncompressed_size,
 )
-from analytics_assets.resources.secrets import mask_secrets, secret_forms
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.secrets import mask_secrets, secret_forms
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import load_sql, render_sql, run_script, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
 

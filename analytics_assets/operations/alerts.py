@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -81,10 +80,10 @@ def _setting(log, read):
         return None
 
 
-def channels(log, what: str, recipients: list[str] | None = None) -> list[str]:
+def channels(log, what: str, smtp: SmtpResource, recipients: list[str] | None = None) -> list[str]:
     """The channels set up for an alert (logged when none is)."""
     recipients = _setting(log, alert_recipients) if recipients is None else recipients
-    found = ([EMAIL] if recipients and os.environ.get(settings.SMTP["host"]) else []) + \
+    found = ([EMAIL] if recipients and smtp.is_configured else []) + \
         ([WEBHOOK] if _setting(log, settings.alert_webhook_url) else [])
     if not found:
         log.info(f"{what}; no alert sent ({ALERT_RECIPIENTS} or {settings.SMTP['host']}, and "
@@ -162,7 +161,7 @@ def _run_alert(instance, run: dg.DagsterRun) -> Alert:
                                    "ANALYTICS_ALERT_WEBHOOK_URL when a run fails.")
 def run_failure_email(context: dg.RunFailureSensorContext, smtp: SmtpResource):
     run = context.dagster_run
-    found = channels(context.log, f"run {run.run_id} failed")
+    found = channels(context.log, f"run {run.run_id} failed", smtp)
     if not found:
         return
     alert = failure_alert(run, context.get_step_failure_events(), context.failure_event.message)
@@ -180,7 +179,7 @@ def failure_alerts_due(context: dg.SensorEvaluationContext, smtp: SmtpResource):
             waiting.setdefault(run.run_id, (run, []))[1].append(channel)
     if not waiting:
         return dg.SkipReason("no failure alert waiting")
-    ready = channels(context.log, "failure alerts waiting")
+    ready = channels(context.log, "failure alerts waiting", smtp)
     if not ready:
         return dg.SkipReason(f"{len(waiting)} failure alert(s) waiting; alerts are not set up")
     sent = 0
@@ -285,7 +284,7 @@ def data_quality_alerts(context: dg.SensorEvaluationContext, smtp: SmtpResource)
         if record.event_log_entry.dagster_event.event_specific_data.new_state == FreshnessState.FAIL:
             new.append(freshness_alert(record, instance))
     for alert in new:
-        alert.channels = channels(context.log, alert.subject)
+        alert.channels = channels(context.log, alert.subject, smtp)
     pending += [a for a in new if a.channels]
     sent = 0
     for alert in pending:

@@ -10,7 +10,6 @@ the step: the table is right, and the failure is in the step's metadata and log.
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import datetime, timedelta
 
 from analytics_assets import settings
@@ -54,7 +53,7 @@ def send_anomaly_alerts(wh, smtp, as_of: datetime, log) -> dict:
     """Send the last complete hour's anomalies (and any hour of the last day that did not go out);
     what happened, as step metadata."""
     try:
-        recipients = settings.anomaly_recipients() if os.environ.get(settings.SMTP["host"]) else []
+        recipients = settings.anomaly_recipients() if smtp.is_configured else []
         url = settings.alert_webhook_url()
     except settings.SettingError as exc:  # the table is right: say so, do not fail it
         log.error(f"anomaly alert not sent: {exc}")

@@ -5,7 +5,6 @@ that retries deliveries that were due and did not go out. Backfilling a past per
 exactly that period's file."""
 
 import logging
-import os
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -93,7 +92,7 @@ def build_report_assets(spec: ReportSpec, *, retries: dg.RetryPolicy | None = DE
                   retry_policy=retries, output_required=False,
                   description=f"Mails {spec.name} to {', '.join(spec.recipients)}, once per period and recipient.")
         def report_delivery(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource):
-            if not smtp.host:  # nothing to retry: the period stays undelivered, for when a server is set
+            if not smtp.is_configured:  # nothing to retry: the period stays undelivered, for when a server is set
                 context.log.warning(f"{spec.name}: not mailed, ANALYTICS_SMTP_HOST is unset (the file is built)")
                 return
             with clickhouse.get_client() as wh:
@@ -170,7 +169,7 @@ def build_delivery_sensor(specs: list[ReportSpec]) -> dg.SensorDefinition:
         if not requests:
             return dg.SkipReason("every built report has been delivered")
         context.log.warning(f"reports due and not delivered: {', '.join(overdue)}")
-        if not os.environ.get(settings.SMTP["host"]):  # nothing could go out: say so, launch nothing
+        if not settings.smtp_configured():  # nothing could go out: say so, launch nothing
             return dg.SkipReason(f"{settings.SMTP['host']} is not set; waiting for delivery: {', '.join(overdue)}")
         return requests
 

@@ -4,7 +4,6 @@ same code as the assets (and the same delivery log: a period already mailed is n
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from datetime import date
@@ -55,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     key = partition_key(spec, args.period)
     if args.deliver and spec.delivery_method != "email":
         raise ValueError(f"--deliver: {spec.name} has no e-mail delivery")
-    if args.deliver and not os.environ.get(settings.SMTP["host"]):
+    if args.deliver and not settings.smtp_configured():
         raise ValueError(f"--deliver: {settings.SMTP['host']} is unset: no mail server to deliver through")
     assets = build_report_assets(spec, retries=None)  # on the command line a refused mail is reported at once
     selection = [spec.name] + ([f"{spec.name}_delivery"] if args.deliver else [])

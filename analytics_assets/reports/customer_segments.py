@@ -15,7 +15,7 @@ from analytics_assets.reports.sales_summary import refuse_unknown_filter_values
 from analytics_assets.reports.spec import ReportSpec, previous_period
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.warehouse.guards import require_complete
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import load_sql, render_sql, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
 

@@ -11,7 +11,7 @@ from analytics_assets.reports.document import Chart, Report, Table, compare
 from analytics_assets.reports.spec import ReportSpec, previous_period
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.warehouse.guards import require_complete
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import sql_file
 
 FILTERS = ("region", "customer_segment", "category", "country")  # sales_fact columns

@@ -26,9 +26,9 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from analytics_assets import settings
-from analytics_assets.resources.secrets import dsn_password, mask_url, redact
+from analytics_assets.secrets import dsn_password, mask_url, redact
 from analytics_assets.settings import SettingError
-from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+from analytics_assets.identifiers import quote_identifier, validate_identifier
 
 if TYPE_CHECKING:  # pyarrow (and numpy with it) costs half a second to import: only for Arrow I/O
     import pyarrow as pa
@@ -188,13 +188,17 @@ class ClickHouseResource(dg.ConfigurableResource):
                 self._run_scope = None
                 self._run_warehouse = None
 
+    def target(self) -> settings.ClickHouseTarget:
+        """This resource's warehouse: its own fields, else the environment's one target."""
+        default = settings.clickhouse_target()
+        database = validate_identifier(self.database or default.database, what=settings.CLICKHOUSE_DATABASE)
+        return settings.ClickHouseTarget(dsn=self.dsn or default.dsn, database=database)
+
     def resolved_dsn(self) -> str:
-        return self.dsn or settings.clickhouse_dsn()
+        return self.target().dsn
 
     def resolved_database(self) -> str:
-        return validate_identifier(
-            self.database or settings.clickhouse_database(), what=settings.CLICKHOUSE_DATABASE
-        )
+        return self.target().database
 
     @contextmanager
     def get_client(self) -> Iterator[Warehouse]:
@@ -210,9 +214,9 @@ class ClickHouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def _open(self) -> Iterator[Warehouse]:
-        dsn = self.resolved_dsn()
-        database = self.resolved_database()
-        if settings.is_chdb(dsn):
+        target = self.target()
+        dsn, database = target.dsn, target.database
+        if target.embedded:
             path = chdb_path(dsn)
             with chdb_lock(path, timeout=self.lock_timeout_seconds):
                 os.environ["PGTZ"] = "UTC"
@@ -358,4 +362,4 @@ def _lock_holder(lock_path: Path) -> str | None:
 
 def clickhouse_pool() -> str | None:
     """The Dagster pool for steps that open ClickHouse: serialized for chDB, free for a server."""
-    return CHDB_POOL if settings.is_chdb(settings.clickhouse_dsn()) else None
+    return CHDB_POOL if settings.clickhouse_target().embedded else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field
 
 from analytics_assets import settings
-from analytics_assets.resources.secrets import dsn_password, mask_url, redact
+from analytics_assets.secrets import dsn_password, mask_url, redact
 from analytics_assets.settings import SettingError
 
 
@@ -40,10 +39,10 @@ class PostgresResource(dg.ConfigurableResource):
     connect_timeout_seconds: int = 10
 
     def resolved_dsn(self) -> str:
-        dsn = self.dsn or os.environ.get(settings.POSTGRES_DSN)
+        dsn = self.dsn or settings.postgres_dsn()
         if dsn:
             return dsn
-        from analytics_assets.demo.local_postgres import default_local_postgres
+        from analytics_assets.resources.local_postgres import default_local_postgres
 
         try:
             return default_local_postgres().dsn

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import dagster as dg
 from pydantic import Field
 
-from analytics_assets.settings import SettingError
+from analytics_assets.settings import SMTP, SettingError, smtp_values
 
 TLS_MODES = ("none", "starttls", "ssl")
 
@@ -31,17 +31,18 @@ class SmtpResource(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> "SmtpResource":
         """Resolved from ANALYTICS_SMTP_* now (for the command line; runs use dagster.EnvVar)."""
-        import os
-
-        from analytics_assets.settings import SMTP
-
-        values = {name: os.environ[var] for name, var in SMTP.items() if os.environ.get(var)}
+        values: dict = smtp_values()
         if "port" in values:
             try:
                 values["port"] = int(values["port"])
             except ValueError:
                 raise SettingError(f"{SMTP['port']}: {values['port']!r} is not a port number") from None
         return cls(**values)
+
+    @property
+    def is_configured(self) -> bool:
+        """Whether there is a server to send through (a host); without one nothing can go out."""
+        return bool(self.host)
 
     def _settings(self) -> tuple[str, int, str]:
         if not self.host:

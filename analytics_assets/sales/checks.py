@@ -11,7 +11,7 @@ from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.sales.fact import stored_marks
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.tables import replace_table
 
 SAMPLE = 5

@@ -28,7 +28,7 @@ from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.warehouse import replace_table
 from analytics_assets.warehouse.guards import PartlyApplied, register_guard
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
 

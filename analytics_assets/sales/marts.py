@@ -12,7 +12,7 @@ from pathlib import Path
 
 from analytics_assets.sales.fact import DAILY, TABLE as SALES_FACT
 from analytics_assets.sales.fact import ensure_daily, insert_days
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, unique_key
 from analytics_assets.warehouse.tables import scratch_tables
 

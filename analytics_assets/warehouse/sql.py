@@ -11,7 +11,7 @@ import string
 from functools import lru_cache
 from pathlib import Path
 
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 
 
 @lru_cache(maxsize=None)

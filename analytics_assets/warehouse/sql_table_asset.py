@@ -24,7 +24,7 @@ from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.columns import built_schema, table_metadata
 from analytics_assets.warehouse.sql import load_sql, render_sql
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.tables import markdown_preview, replace_partitions, replace_table, scratch_tables
 
 

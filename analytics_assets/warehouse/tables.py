@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from analytics_assets.warehouse.identifiers import quote_identifier, validate_identifier
+from analytics_assets.identifiers import quote_identifier, validate_identifier
 
 STAGING_PREFIX = "_staging_"
 # Leftover staging tables (a killed process) older than this are dropped on the next build.

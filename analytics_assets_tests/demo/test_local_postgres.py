@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from analytics_assets.demo.local_postgres import (
+from analytics_assets.resources.local_postgres import (
     BINDIR_ENV,
     LocalPostgres,
     LocalPostgresError,

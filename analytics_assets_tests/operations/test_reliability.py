@@ -33,7 +33,7 @@ import dagster as dg
 import psycopg
 
 from analytics_assets.demo import event_files, generator
-from analytics_assets.demo.local_postgres import LocalPostgres
+from analytics_assets.resources.local_postgres import LocalPostgres
 from analytics_assets.ingest.assets import replica_assets
 from analytics_assets.ingest.checks import replica_checks
 from analytics_assets.ingest.sources import SOURCE_TABLES

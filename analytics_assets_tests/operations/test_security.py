@@ -33,7 +33,7 @@ from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.reports import sales_summary
 from analytics_assets.reports.spec import ReportSpecError, parse_report
 from analytics_assets.resources import ClickHouseResource, PostgresResource
-from analytics_assets.warehouse.identifiers import quote_identifier
+from analytics_assets.identifiers import quote_identifier
 from analytics_assets_tests.support import Inbox, evaluate_run_status_sensor, free_port, load_known_sales
 from analytics_assets_tests.web.conftest import load as load_web
 

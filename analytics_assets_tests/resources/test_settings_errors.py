@@ -112,7 +112,7 @@ def test_local_default_dsn_names_the_setting_when_the_server_is_not_running(tmp_
     ("postgresql://db/sales", "postgresql://db/sales"),
 ])
 def test_every_dsn_form_is_masked(dsn, masked):
-    from analytics_assets.resources.secrets import mask_url
+    from analytics_assets.secrets import mask_url
 
     assert mask_url(dsn) == masked
 

@@ -60,7 +60,7 @@ from psycopg import sql
 
 from analytics_assets import settings
 
-BINDIR_ENV = "ANALYTICS_POSTGRES_BINDIR"
+BINDIR_ENV = settings.POSTGRES_BINDIR
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
 FALLBACK_OS_USER = "analytics-pg"
@@ -91,7 +91,7 @@ SERVER_SETTINGS = {
 }
 
 PG_HBA = """\
-# Written by analytics_assets/demo/local_postgres.py: a local development server that listens
+# Written by analytics_assets/resources/local_postgres.py: a local development server that listens
 # on 127.0.0.1 only and trusts connections from this machine.
 # TYPE  DATABASE     USER  ADDRESS        METHOD
 local   all          all                  trust
@@ -424,7 +424,7 @@ class LocalPostgres:
             user,
         )
         with open(scratch / "postgresql.conf", "a") as conf:
-            conf.write("\n# analytics-assets local server (analytics_assets/demo/local_postgres.py)\n")
+            conf.write("\n# analytics-assets local server (analytics_assets/resources/local_postgres.py)\n")
             for name, value in SERVER_SETTINGS.items():
                 conf.write(f"{name} = {value}\n")
         (scratch / "pg_hba.conf").write_text(PG_HBA)
@@ -533,7 +533,7 @@ def find_postgres_bindir(
     """
     searched: list[str] = []
 
-    env = os.environ.get(BINDIR_ENV)
+    env = settings.postgres_bindir()
     if env:
         candidate = Path(env).expanduser().absolute()
         missing = _missing_binaries(candidate)
