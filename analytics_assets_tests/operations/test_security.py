@@ -455,16 +455,16 @@ def test_no_secret_in_a_failed_job_run_through_dagster_job_execute(tmp_path, sec
     done = subprocess.run([str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m",
                            "analytics_assets.definitions", "-j", "ingest_job"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
+    assert_no_secret("dagster job execute stdout/stderr", done.stdout, done.stderr)  # searched first: counted
     assert done.returncode != 0 and "RUN_FAILURE" in done.stdout + done.stderr
     assert "analytics:***@127.0.0.1" in done.stdout + done.stderr  # the failure is about that DSN
-    assert_no_secret("dagster job execute stdout/stderr", done.stdout, done.stderr)
 
     secret_env.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs()
         texts = stored_run(instance, run.run_id)
-        assert any("analytics:***@127.0.0.1" in t for t in texts)
         assert_no_secret("instance storage (run, snapshots, events)", *texts)
+        assert any("analytics:***@127.0.0.1" in t for t in texts)
 
         # The failure alert e-mail, as run_failure_email sends it.
         from analytics_assets.operations.alerts import run_failure_email
@@ -477,8 +477,8 @@ def test_no_secret_in_a_failed_job_run_through_dagster_job_execute(tmp_path, sec
                                    smtp=SmtpResource(host="127.0.0.1", port=controller.port,
                                                      sender="alerts@company.com"))
     (message,) = inbox.messages
-    assert "analytics:***@127.0.0.1" in message.as_string()
     assert_no_secret("failure alert e-mail", message.as_string())
+    assert "analytics:***@127.0.0.1" in message.as_string()
 
 
 def test_no_secret_when_the_clickhouse_server_is_unreachable(secret_env, tmp_path):
@@ -492,8 +492,8 @@ def test_no_secret_when_the_clickhouse_server_is_unreachable(secret_env, tmp_pat
                                 resources={"clickhouse": ClickHouseResource(dsn=dg.EnvVar("ANALYTICS_CLICKHOUSE_DSN"))})
         assert not result.success
         errors = failure_texts(result)
-        assert any("cannot connect to ClickHouse at http://analytics:***@127.0.0.1" in e for e in errors)
         assert_no_secret("ClickHouse connection failure (errors, stack traces)", *errors)
+        assert any("cannot connect to ClickHouse at http://analytics:***@127.0.0.1" in e for e in errors)
         assert_no_secret("instance storage (run, snapshots, events)", *stored_run(instance, result.run_id))
 
 
@@ -526,8 +526,8 @@ def test_no_secret_when_the_smtp_login_is_refused(secret_env, refusing_smtp, tmp
         result = dg.materialize(build_report_assets(spec, retries=None), partition_key="2026-10-01", instance=instance,
                                 resources={"clickhouse": sales, "smtp": smtp}, raise_on_error=False)
         errors = failure_texts(result)
-        assert any("SMTPAuthenticationError" in e and "not delivered to boss@company.com" in e for e in errors), errors
         assert_no_secret("SMTP login failure (errors, stack traces)", *errors)
+        assert any("SMTPAuthenticationError" in e and "not delivered to boss@company.com" in e for e in errors), errors
         assert_no_secret("instance storage (run, snapshots, events)", *stored_run(instance, result.run_id))
     with sales.get_client() as wh:
         (logged,) = wh.rows("SELECT status, error FROM report_deliveries FINAL")
@@ -560,8 +560,8 @@ def test_no_secret_when_a_server_side_transfer_fails_with_the_password_among_its
                                 resources={"clickhouse": clickhouse,
                                            "postgres": PostgresResource(dsn=dg.EnvVar("ANALYTICS_POSTGRES_DSN"))})
         errors = failure_texts(result)
-        assert any("infinity" in e for e in errors), errors  # ClickHouse failed inside the postgresql() query
         assert_no_secret("server-side transfer failure (errors, stack traces)", *errors)
+        assert any("infinity" in e for e in errors), errors  # ClickHouse failed inside the postgresql() query
         assert_no_secret("instance storage (run, snapshots, events)", *stored_run(instance, result.run_id))
 
 
@@ -604,9 +604,9 @@ def test_no_secret_in_command_line_output(tmp_path, secret_env, warehouse):
     ]
     for argv, extra in runs:
         done = subprocess.run(argv, env={**env, **extra}, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert_no_secret("command line stdout/stderr", done.stdout, done.stderr)
         assert done.returncode != 0, argv
         assert "***@127.0.0.1" in done.stderr, (argv, done.stderr[-2000:])
-        assert_no_secret("command line stdout/stderr", done.stdout, done.stderr)
     with pytest.raises(Exception) as caught:  # and in-process, the exception itself
         with PostgresResource(dsn=pg, connect_timeout_seconds=2).connect():
             pass
