@@ -141,7 +141,9 @@ def build_every_table(wh) -> None:
     funnels = {f.table: f for f in load_funnels()[0]}
     scratch, by_day = ExitStack(), None  # the marts' per-day pre-aggregate, made once sales_fact exists
     first, last = date(2026, 2, 27), date(2026, 2, 28)
-    params = {"as_of": AS_OF, "as_of_date": AS_OF.date(), **analysis_parameters(first, last, AS_OF)}
+    # window_start: a windowed table's first day (any day builds the declared columns)
+    params = {"as_of": AS_OF, "as_of_date": AS_OF.date(), "window_start": first,
+              **analysis_parameters(first, last, AS_OF)}
     for key in GRAPH.toposorted_asset_keys:
         name, node = key.to_user_string(), spec(key)
         refs = node.metadata.get("dagster/code_references")
