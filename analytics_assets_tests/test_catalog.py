@@ -107,6 +107,22 @@ def test_the_dashboard_marts_trace_their_columns_to_sales_fact():
     assert deps_of("dashboard_top_customers", "customer_name") == {"sales_fact.customer_name"}
 
 
+def test_the_day_grained_marts_trace_through_the_per_day_pre_aggregate():
+    """dashboard_daily_metrics and the YoY mart read `$sales_by_day` (sales_by_day.sql over sales_fact)."""
+    assert deps_of("dashboard_daily_metrics", "net_revenue") == {"sales_fact.net_amount"}
+    assert deps_of("dashboard_daily_metrics", "enterprise_revenue") == {"sales_fact.customer_segment",
+                                                                        "sales_fact.net_amount"}
+    assert deps_of("dashboard_daily_metrics", "unique_customers") == {"sales_fact.customer_id"}
+    assert deps_of("dashboard_daily_metrics", "total_orders") == set()  # count(): no column
+    assert deps_of("dashboard_yoy_comparison", "current_revenue") == {"sales_fact.net_amount"}
+    assert deps_of("dashboard_yoy_comparison", "current_orders") == set()
+
+
+def test_every_column_of_sales_fact_is_described():
+    columns = spec(dg.AssetKey("sales_fact")).metadata["dagster/column_schema"].columns
+    assert len(columns) > 20 and [c.name for c in columns if not c.description] == []
+
+
 def test_an_asset_entry_overrides_its_group(tmp_path):
     data = {"groups": {"sales": {"owners": ["team:analytics"], "tags": {"domain": "sales", "layer": "mart"}}},
             "assets": {"sales_fact": {"owners": ["data@example.com"], "tags": {"layer": "fact"}}}}

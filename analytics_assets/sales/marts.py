@@ -6,6 +6,7 @@ A gate is a query over the freshly built staging table that returns one row
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,8 +29,9 @@ def year_start(as_of_date: date) -> date:
 
 
 def Mart(name: str, description: str, window: int | None, gates, *,  # noqa: N802 - reads as a table spec
-         window_start=None) -> SqlTable:
-    """A dashboard mart over sales_fact; `window`: the days before the logical date it reads."""
+         window_start: Callable[[date], date] | None = None) -> SqlTable:
+    """A dashboard mart over sales_fact; `window`: the days before the logical date it reads (or
+    `window_start`: a window that is not a number of days)."""
     return SqlTable(name=name, description=description, sql_dir=HERE, group=SALES_GROUP, deps=(SALES_FACT,),
                     gates=tuple(gates), window_days=window, window_start=window_start,
                     stale_after=HOURLY_STALE_AFTER)
