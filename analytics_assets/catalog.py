@@ -3,12 +3,14 @@ over the code location's assets (definitions.py calls `describe` once).
 
 Owners and tags come from ownership.yaml (per group, overridable per asset). Column lineage is
 read from a table's SQL where it is obvious: a table with one upstream table whose columns are
-known, each output column traced through the SELECT lists' aliases to the upstream's columns.
+known, each output column traced through the SELECT lists' aliases to the upstream's columns (and
+through the SQL of a run's scratch table it reads, e.g. the marts' per-day pre-aggregate).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -61,6 +63,17 @@ def _columns(spec: dg.AssetSpec) -> dict[str, str]:
     return {c.name: c.type for c in schema.columns} if schema else {}
 
 
+def _lineage_sql(sql: Path) -> str:
+    """The table's SQL, then the SQL of each `$name` it reads that a `name.sql` beside it builds
+    (a run's scratch table, e.g. `$sales_by_day`): lineage runs through it to the upstream."""
+    text = load_sql(sql)
+    for name in sorted(set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))):
+        built_by = sql.with_name(f"{name}.sql")
+        if built_by != sql and built_by.exists():
+            text += "\n;\n" + load_sql(built_by)
+    return text
+
+
 def lineage(spec: dg.AssetSpec,
             columns_by_key: Mapping[dg.AssetKey, Mapping[str, str]]) -> dg.TableColumnLineage | None:
     """The column lineage of a table with one upstream of known columns, read from its SQL."""
@@ -68,7 +81,7 @@ def lineage(spec: dg.AssetSpec,
     upstream = [dep.asset_key for dep in spec.deps if dep.asset_key in columns_by_key]
     if sql is None or len(spec.deps) != 1 or len(upstream) != 1 or not _columns(spec):
         return None
-    found = column_lineage(load_sql(sql), list(_columns(spec)), upstream[0], columns_by_key[upstream[0]])
+    found = column_lineage(_lineage_sql(sql), list(_columns(spec)), upstream[0], columns_by_key[upstream[0]])
     return found if found.deps_by_column else None
 
 

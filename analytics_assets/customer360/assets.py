@@ -17,6 +17,7 @@ from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.sales.marts import HOURLY_STALE_AFTER
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.columns import table_metadata
+from analytics_assets.warehouse.sql import sql_fragment
 from analytics_assets.warehouse.sql_table_asset import (
     Gate,
     OptionalSource,
@@ -32,7 +33,7 @@ from analytics_assets.warehouse.tables import markdown_preview
 
 CUSTOMER360_GROUP = "customer360"
 HERE = Path(__file__).parent
-COMPLETED_BEFORE_AS_OF = "status = 'COMPLETED' AND sale_date < {as_of:DateTime64(6, 'UTC')}"
+COMPLETED_BEFORE_AS_OF = sql_fragment("sales/completed_sale_before_as_of")
 
 SEGMENTS_SOURCE = OptionalSource(
     "customer_segments",

@@ -9,4 +9,4 @@ SETTINGS index_granularity = 1024 AS
 SELECT assumeNotNull(customer_id) AS customer_id, sale_id, sale_day, sale_date, quantity, net_amount, category,
        customer_found, toUInt64(0) AS version, toUInt8(0) AS deleted
 FROM $source
-WHERE status = 'COMPLETED' AND customer_id IS NOT NULL
+WHERE {{ sales/completed_sale }} AND customer_id IS NOT NULL

@@ -5,5 +5,5 @@ CREATE TABLE $target ENGINE = ReplacingMergeTree(version, deleted) ORDER BY sale
 SELECT sale_day, count() AS orders, sum(ifNull(net_amount, 0)) AS net_revenue,
        toUInt64(0) AS version, toUInt8(0) AS deleted
 FROM $source
-WHERE status = 'COMPLETED' AND customer_found AND sale_date IS NOT NULL
+WHERE {{ sales/completed_sale }} AND customer_found AND sale_date IS NOT NULL
 GROUP BY sale_day

@@ -16,7 +16,7 @@ SELECT customer_id FROM raw_customers WHERE _synced_at > {customers_since:DateTi
 -- so this reads the days between them and the windows' edge days only.
 INSERT INTO $touched
 SELECT assumeNotNull(customer_id) FROM sales_fact
-WHERE status = 'COMPLETED' AND customer_found AND (
+WHERE {{ sales/completed_sale }} AND customer_found AND (
     (sale_day BETWEEN toDate32({from:DateTime64(6, 'UTC')}) AND toDate32({to:DateTime64(6, 'UTC')})
      AND sale_date >= {from:DateTime64(6, 'UTC')} AND sale_date < {to:DateTime64(6, 'UTC')})
     OR (sale_day >= {from_date:Date32} - 30 AND sale_day < {to_date:Date32} - 30)

@@ -5,7 +5,7 @@ WITH
     monthly AS (
         SELECT customer_id, toStartOfMonth(sale_day) AS month, sum(net_amount) AS revenue
         FROM sales_fact
-        WHERE status = 'COMPLETED' AND customer_id IS NOT NULL AND sale_date < {as_of:DateTime64(6, 'UTC')}
+        WHERE {{ sales/completed_sale_before_as_of }} AND customer_id IS NOT NULL
         GROUP BY customer_id, month
     ),
     cohorts AS (SELECT customer_id, min(month) AS cohort_month FROM monthly GROUP BY customer_id),

@@ -24,7 +24,7 @@ from analytics_assets.sales.fact import APPLYING as FACT_APPLYING
 from analytics_assets.sales.fact import REPLICAS
 from analytics_assets.sales.fact import STATE as FACT_STATE
 from analytics_assets.identifiers import quote_identifier
-from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
+from analytics_assets.warehouse.sql import render_sql, run_script, sql_file, sql_fragment
 from analytics_assets.warehouse.tables import replace_table, scratch_tables
 
 TABLE = "customer_360"
@@ -143,7 +143,8 @@ def _full(wh, params, segments: str, engagement: str, gates, reason: str) -> Ref
         replace_table(wh, table, lambda staging: _create(wh, name, staging, source=source))
 
     with scratch_tables(wh, "completed") as (completed,):
-        wh.command(f"CREATE VIEW {quote_identifier(completed)} AS SELECT * FROM sales_fact WHERE status = 'COMPLETED'")
+        wh.command(f"CREATE VIEW {quote_identifier(completed)} AS SELECT * FROM sales_fact"
+                   f" WHERE {sql_fragment('sales/completed_sale')}")
 
         def build(staging: str) -> None:
             _create(wh, "customer_360", staging, params, sales=completed, customers="raw_customers",

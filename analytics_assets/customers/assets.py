@@ -22,7 +22,7 @@ from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.fact import TABLE as SALES_FACT
 from analytics_assets.warehouse import replace_table
 from analytics_assets.warehouse.columns import table_metadata
-from analytics_assets.warehouse.sql import render_sql, sql_file
+from analytics_assets.warehouse.sql import render_sql, sql_file, sql_fragment
 from analytics_assets.warehouse.guards import require_complete
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_sql_table_asset, unique_key
 
@@ -33,9 +33,10 @@ HERE = Path(__file__).parent
 RFM_SEGMENTS = ("Champions", "Loyal Customers", "New Customers", "At Risk", "Lost Customers", "Big Spenders",
                 "Frequent Buyers", "Need Attention")
 CLV_SEGMENTS = ("Low Value", "Medium Value", "High Value", "Very High Value")
+RFM_WINDOW_DAYS = 365  # RFM reads the completed sales of the days before the logical date
 
 
-customer_rfm = build_sql_table_asset(SqlTable(
+CUSTOMER_RFM = SqlTable(
     name="customer_rfm",
     description="Recency, frequency and monetary value over the 365 days before the logical time, with "
     "quintile scores and the original Airflow examples' RFM segment labels.",
@@ -46,8 +47,9 @@ customer_rfm = build_sql_table_asset(SqlTable(
              "SELECT countIf(r_score NOT BETWEEN 1 AND 5 OR f_score NOT BETWEEN 1 AND 5 OR m_score NOT BETWEEN 1 AND 5),"
              " '' FROM $target"),
     ),
-    window_start=lambda d: d.fromordinal(d.toordinal() - 365),
-))
+    window_days=RFM_WINDOW_DAYS,
+)
+customer_rfm = build_sql_table_asset(CUSTOMER_RFM)
 
 
 def _write(wh, table: str, definition: str, data: "pa.Table") -> None:
@@ -213,11 +215,11 @@ SEGMENT_GATES = (
     unique_key("customer_id"),
     Gate("every_window_customer_once",
          "Every customer with a completed sale in the 365-day window appears (exactly once: unique_key).",
-         """
+         f"""
          SELECT abs(toInt64((SELECT count() FROM $target)) - toInt64(uniqExact(assumeNotNull(customer_id)))), ''
          FROM sales_fact
-         WHERE status = 'COMPLETED' AND customer_found AND sale_day >= {as_of_date:Date32} - 365
-           AND sale_date < {as_of:DateTime64(6, 'UTC')}
+         WHERE {sql_fragment("sales/completed_sale_before_as_of")} AND customer_found
+           AND sale_day >= {{window_start:Date32}}
          """),
     Gate("scores_in_range", "r, f and m scores are 1..5.",
          "SELECT countIf(r_score NOT BETWEEN 1 AND 5 OR f_score NOT BETWEEN 1 AND 5 OR m_score NOT BETWEEN 1 AND 5),"
@@ -239,6 +241,7 @@ customer_segments = build_sql_table_asset(SqlTable(
     sql_dir=HERE, group=CUSTOMERS_GROUP, stale_after=DAILY_STALE_AFTER,
     deps=("customer_rfm", "customer_behavior_clusters", "customer_clv", "raw_customers"),
     gates=SEGMENT_GATES,
+    window_days=RFM_WINDOW_DAYS,  # the customers of customer_rfm's window
     parameters=lambda as_of: {"rfm_segments": list(RFM_SEGMENTS), "behavior_segments": list(LABELS),
                               "clv_segments": list(CLV_SEGMENTS)},
 ))

@@ -20,7 +20,7 @@ FROM
         toInt32(sale_day) AS day,
         toFloat64(ifNull(sum(net_amount), 0)) AS value
     FROM sales_fact
-    WHERE status = 'COMPLETED' AND customer_found AND sale_date < {as_of:DateTime64(6, 'UTC')}
+    WHERE {{ sales/completed_sale_before_as_of }} AND customer_found
     GROUP BY customer_id, day
 )
 GROUP BY customer_id

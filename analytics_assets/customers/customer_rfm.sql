@@ -54,10 +54,9 @@ WITH scored AS
             max(sale_date) AS last_purchase_at,
             min(sale_date) AS first_purchase_at
         FROM sales_fact
-        WHERE status = 'COMPLETED'
+        WHERE {{ sales/completed_sale_before_as_of }}
           AND customer_found
-          AND sale_day >= {as_of_date:Date32} - 365
-          AND sale_date < {as_of:DateTime64(6, 'UTC')}
+          AND sale_day >= {window_start:Date32}
         GROUP BY customer_id
     )
 )

@@ -7,9 +7,9 @@ their region, business segment or country."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from string import Template
 
+from analytics_assets.customers.assets import CUSTOMER_RFM, RFM_WINDOW_DAYS
 from analytics_assets.reports.document import Chart, Report, Table, compare
 from analytics_assets.reports.sales_summary import refuse_unknown_filter_values
 from analytics_assets.reports.spec import ReportSpec, previous_period
@@ -20,7 +20,7 @@ from analytics_assets.warehouse.sql import load_sql, render_sql, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
 
 FILTERS = ("region", "customer_segment", "country")  # the customer's attributes in sales_fact
-RFM_SQL = Path(__file__).parents[1] / "customers" / "customer_rfm.sql"
+RFM_SQL = CUSTOMER_RFM.sql_dir / f"{CUSTOMER_RFM.name}.sql"
 
 
 def _start(day: date) -> datetime:
@@ -28,8 +28,8 @@ def _start(day: date) -> datetime:
 
 
 def _segments_at(wh, table: str, as_of: datetime) -> None:
-    """The RFM segments as of `as_of` into the scratch table `table` (customer_rfm's own SQL)."""
-    wh.command(render_sql(load_sql(RFM_SQL), target=table), {"as_of": as_of, "as_of_date": as_of.date()})
+    """The RFM segments as of `as_of` into the scratch table `table` (customer_rfm's own SQL and window)."""
+    wh.command(render_sql(load_sql(RFM_SQL), target=table), CUSTOMER_RFM.query_parameters(as_of))
 
 
 def _query(wh, name: str, customers: str, params: dict, title: str) -> Table:
@@ -66,6 +66,6 @@ def build(wh, spec: ReportSpec, first_day: date, last_day: date, label: str) -> 
         kpis=compare(current.columns, current.rows[0], previous.rows[0]), tables=tables,
         charts=[Chart("bar", "Segments", "Customers by segment at the period's end", 2, 3),
                 Chart("bar", "Segments", "Net revenue of the period by segment", 5, 5)],
-        note=f"RFM segments over the 365 days before {last_day + timedelta(days=1)} (customers with a completed "
+        note=f"RFM segments over the {RFM_WINDOW_DAYS} days before {last_day + timedelta(days=1)} (customers with a completed "
              f"sale), against {first_day}; completed sales, net revenue; CLV: the seed's simple 3-year CLV",
     )

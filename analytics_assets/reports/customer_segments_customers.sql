@@ -26,6 +26,6 @@ LEFT JOIN $previous AS prev ON prev.customer_id = ids.customer_id
 LEFT JOIN (
     SELECT assumeNotNull(customer_id) AS customer_id, sum(net_amount) AS revenue
     FROM sales_fact
-    WHERE status = 'COMPLETED' AND customer_found AND sale_day BETWEEN {first_day:Date32} AND {last_day:Date32}
+    WHERE {{ sales/completed_sale }} AND customer_found AND sale_day BETWEEN {first_day:Date32} AND {last_day:Date32}
     GROUP BY customer_id
 ) AS s ON s.customer_id = ids.customer_id

@@ -30,9 +30,8 @@ SELECT
     {as_of:DateTime64(6, 'UTC')} AS as_of,
     {as_of:DateTime64(6, 'UTC')} AS updated_at
 FROM sales_fact
-WHERE status = 'COMPLETED'
+WHERE {{ sales/completed_sale_before_as_of }}
   AND product_found
-  AND sale_day >= {as_of_date:Date32} - 30
-  AND sale_date < {as_of:DateTime64(6, 'UTC')}
+  AND sale_day >= {window_start:Date32}
 GROUP BY category, subcategory
 ORDER BY revenue DESC NULLS LAST, category, subcategory

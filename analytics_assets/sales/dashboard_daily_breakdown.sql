@@ -31,9 +31,8 @@ ARRAY JOIN [
     tuple('region', CAST(region AS Nullable(String)), ['North America', 'Europe', 'Asia Pacific']),
     tuple('category', CAST(category AS Nullable(String)), ['Electronics', 'Apparel', 'Home & Garden'])
 ] AS split
-WHERE status = 'COMPLETED'
+WHERE {{ sales/completed_sale_before_as_of }}
   AND customer_found AND product_found
-  AND sale_day >= {as_of_date:Date32} - 7
-  AND sale_date < {as_of:DateTime64(6, 'UTC')}
+  AND sale_day >= {window_start:Date32}
 GROUP BY date, dimension, value, in_seed_columns
 ORDER BY date DESC, dimension, net_revenue DESC NULLS LAST, value

@@ -37,10 +37,9 @@ FROM
         {as_of:DateTime64(6, 'UTC')} AS as_of,
         {as_of:DateTime64(6, 'UTC')} AS updated_at
     FROM sales_fact
-    WHERE status = 'COMPLETED'
+    WHERE {{ sales/completed_sale_before_as_of }}
       AND customer_found
-      AND sale_day >= {as_of_date:Date32} - 90
-      AND sale_date < {as_of:DateTime64(6, 'UTC')}
+      AND sale_day >= {window_start:Date32}
     GROUP BY customer_id, customer_name, customer_segment, region
     -- The top 100 first (a partial sort), then their ranks.
     ORDER BY lifetime_value DESC NULLS LAST, customer_id

@@ -19,7 +19,7 @@ ENGINE = MergeTree
 ORDER BY date
 AS
 WITH
-    toDate32(toStartOfYear({as_of_date:Date32})) AS year_start,
+    {window_start:Date32} AS year_start,  -- 1 January of the logical date's year (marts.py: year_start)
     toDate32({as_of:DateTime64(6, 'UTC')} - toIntervalMicrosecond(1)) AS last_day
 SELECT
     spine.date AS date,

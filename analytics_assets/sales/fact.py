@@ -194,7 +194,7 @@ def insert_days(wh: Warehouse, table: str, days: list, *, before: datetime = NO_
                   f" LEFT JOIN ({by_day}) AS r ON r.sale_day = d.sale_day SETTINGS join_use_nulls = 0")
     else:
         select = by_day
-    wh.command(f"INSERT INTO {quote_identifier(table)} {select}", {"days": days, "before": before})
+    wh.command(f"INSERT INTO {quote_identifier(table)} {select}", {"days": days, "as_of": before})
 
 
 def _part_applied_since(wh: Warehouse) -> str | None:

@@ -6,6 +6,7 @@ A gate is a query over the freshly built staging table that returns one row
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from analytics_assets.sales.fact import DAILY, TABLE as SALES_FACT
 from analytics_assets.sales.fact import ensure_daily, insert_days
 from analytics_assets.identifiers import quote_identifier
+from analytics_assets.warehouse.sql import sql_fragment
 from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, unique_key
 from analytics_assets.warehouse.tables import scratch_tables
 
@@ -22,20 +24,26 @@ HOURLY_STALE_AFTER = timedelta(hours=2)
 HERE = Path(__file__).parent
 
 
-def last(days_: int):
-    return lambda as_of_date: as_of_date - timedelta(days=days_)
-
-
 def year_start(as_of_date: date) -> date:
     return as_of_date.replace(month=1, day=1)
 
 
-def Mart(name: str, description: str, window, gates) -> SqlTable:  # noqa: N802 - reads as a table spec
+def Mart(name: str, description: str, window: int | None, gates, *,  # noqa: N802 - reads as a table spec
+         window_start: Callable[[date], date] | None = None) -> SqlTable:
+    """A dashboard mart over sales_fact; `window`: the days before the logical date it reads (or
+    `window_start`: a window that is not a number of days)."""
     return SqlTable(name=name, description=description, sql_dir=HERE, group=SALES_GROUP, deps=(SALES_FACT,),
-                    gates=tuple(gates), window_start=window, stale_after=HOURLY_STALE_AFTER)
+                    gates=tuple(gates), window_days=window, window_start=window_start,
+                    stale_after=HOURLY_STALE_AFTER)
 
 
-def matches_sales_fact(mart_sum: str, fact_sum: str, fact_filter: str, window: str,
+# The sales a mart counts, as of the logical time (sales/completed_sale_before_as_of.fragment.sql).
+COUNTED = sql_fragment("sales/completed_sale_before_as_of")
+# A windowed mart's days: from the first day its window_days give (bound by the build) on.
+IN_WINDOW = "sale_day >= {window_start:Date32}"
+
+
+def matches_sales_fact(mart_sum: str, fact_sum: str, fact_filter: str, window: str = IN_WINDOW,
                        mart_window: str = "1") -> Gate:
     return Gate(
         "matches_sales_fact",
@@ -45,8 +53,7 @@ def matches_sales_fact(mart_sum: str, fact_sum: str, fact_filter: str, window: s
                concat('mart ', toString((SELECT ifNull({mart_sum}, 0) FROM $target WHERE {mart_window})),
                       ', sales_fact ', toString(ifNull({fact_sum}, 0)))
         FROM sales_fact
-        WHERE status = 'COMPLETED' AND {fact_filter} AND {window}
-          AND sale_date < {{as_of:DateTime64(6, 'UTC')}}
+        WHERE {COUNTED} AND {fact_filter} AND {window}
         """,
     )
 
@@ -69,9 +76,6 @@ def matches_sales_by_day(mart_sum: str, day_sum: str, day_filter: str, what: str
 
 def days(n: int, column: str = "sale_day") -> str:
     return f"{column} >= {{as_of_date:Date32}} - {n}"
-
-
-YEAR_TO_DATE = "sale_day >= toDate32(toStartOfYear({as_of_date:Date32}))"
 
 
 def top_n_sorted(value: str) -> Gate:
@@ -102,6 +106,7 @@ def splits_sum_to_net(dimension: str, columns: list[str]) -> Gate:
 
 
 LAST_7_DAYS = "dashboard_daily_metrics_last_7_days"
+ORIGINAL_DAYS = 7  # the original's window of dashboard_daily_metrics: the view LAST_7_DAYS
 
 
 @contextmanager
@@ -118,7 +123,7 @@ def sales_by_day(wh, params):
         yield {"sales_by_day": scratch}
     if wh.table_exists("dashboard_daily_metrics") and not wh.table_exists(LAST_7_DAYS):
         wh.command(f"CREATE VIEW IF NOT EXISTS {LAST_7_DAYS} AS SELECT * FROM dashboard_daily_metrics"
-                   " WHERE date >= toDate32(as_of) - 7")
+                   f" WHERE date >= toDate32(as_of) - {ORIGINAL_DAYS}")
 
 
 MARTS: tuple[SqlTable, ...] = (
@@ -129,8 +134,9 @@ MARTS: tuple[SqlTable, ...] = (
         None,
         (
             unique_key("date"),
-            matches_sales_fact("sum(net_revenue)", "sum(net_amount)", "customer_found AND product_found", days(7),
-                               days(7, "date")),
+            # the original's window, against the fact itself
+            matches_sales_fact("sum(net_revenue)", "sum(net_amount)", "customer_found AND product_found",
+                               days(ORIGINAL_DAYS), days(ORIGINAL_DAYS, "date")),
             matches_sales_by_day("sum(net_revenue)", "sum(net_revenue)", "total_orders > 0", "every day"),
             splits_sum_to_net("segment", ["enterprise_revenue", "smb_revenue", "consumer_revenue",
                                           "other_segment_revenue"]),
@@ -142,61 +148,61 @@ MARTS: tuple[SqlTable, ...] = (
     Mart(
         "dashboard_daily_breakdown",
         "Long format of the daily splits: every segment, region and category value (NULL included).",
-        last(7),
+        7,
         (
             unique_key("date", "dimension", "value"),
             # Each sale counts once per dimension (segment, region, category).
-            matches_sales_fact("sum(net_revenue)", "3 * sum(net_amount)", "customer_found AND product_found", days(7)),
+            matches_sales_fact("sum(net_revenue)", "3 * sum(net_amount)", "customer_found AND product_found"),
         ),
     ),
     Mart(
         "dashboard_category_performance",
         "Orders, units, revenue and share by category and subcategory, last 30 days.",
-        last(30),
+        30,
         (
             unique_key("category", "subcategory"),
-            matches_sales_fact("sum(revenue)", "sum(net_amount)", "product_found", days(30)),
+            matches_sales_fact("sum(revenue)", "sum(net_amount)", "product_found"),
         ),
     ),
     Mart(
         "dashboard_regional_breakdown",
         "Orders, revenue and active customers by region, country and state, last 30 days.",
-        last(30),
+        30,
         (
             unique_key("region", "country", "state"),
-            matches_sales_fact("sum(revenue)", "sum(net_amount)", "customer_found", days(30)),
+            matches_sales_fact("sum(revenue)", "sum(net_amount)", "customer_found"),
         ),
     ),
     Mart(
         "dashboard_yoy_comparison",
         "Revenue and orders per day this year against the same day last year.",
-        year_start,
+        None,
         (
             unique_key("date"),
-            matches_sales_by_day("sum(current_revenue)", "sum(completed_net_revenue)",
-                                 "sale_day >= toDate32(toStartOfYear({as_of_date:Date32}))", "the year to date"),
+            matches_sales_by_day("sum(current_revenue)", "sum(completed_net_revenue)", IN_WINDOW, "the year to date"),
             Gate(
                 "dates_contiguous",
                 "One row for every day from 1 January to the logical date.",
                 """
                 SELECT count() > 0 AND ((count() != dateDiff('day', min(date), max(date)) + 1)
-                                        OR min(date) != toDate32(toStartOfYear({as_of_date:Date32}))),
+                                        OR min(date) != {window_start:Date32}),
                        concat(toString(min(date)), ' .. ', toString(max(date)), ', ', toString(count()), ' rows')
                 FROM $target
                 """,
             ),
         ),
+        window_start=year_start,
     ),
     Mart(
         "dashboard_top_customers",
         "The 100 customers with the highest net revenue over the last 90 days.",
-        last(90),
+        90,
         (unique_key("customer_id"), top_n_sorted("lifetime_value")),
     ),
     Mart(
         "dashboard_top_products",
         "The 100 products with the highest net revenue over the last 90 days.",
-        last(90),
+        90,
         (unique_key("product_id"), top_n_sorted("revenue")),
     ),
 )

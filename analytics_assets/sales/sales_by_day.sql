@@ -1,6 +1,7 @@
 -- Per sale day, what the day-grained marts need: the original Airflow examples' daily metrics
 -- (COMPLETED sales whose customer and product exist: their inner joins) and every COMPLETED sale
--- (the year-over-year comparison). Only the days in {days}, only sales before {before}. The
+-- (the year-over-year comparison). Only the days in {days}, only sales before {as_of} (a mart's
+-- logical time; sales_fact_daily binds a time after every sale). The
 -- expressions are dashboard_daily_metrics' own, so a day read from here equals that day computed
 -- from sales_fact. sales_fact_daily keeps these rows for every day (no cut-off); a mart adds the
 -- logical day itself (cut at the logical time) to the complete days before it.
@@ -33,7 +34,7 @@ FROM
 (
     SELECT sale_day, count() AS completed_orders, sum(net_amount) AS completed_net_revenue
     FROM sales_fact
-    WHERE status = 'COMPLETED' AND sale_day IN {days:Array(Date32)} AND sale_date < {before:DateTime64(6, 'UTC')}
+    WHERE {{ sales/completed_sale_before_as_of }} AND sale_day IN {days:Array(Date32)}
     GROUP BY sale_day
 ) AS c
 LEFT JOIN
@@ -62,7 +63,7 @@ LEFT JOIN
         total_units_sold / nullIf(total_orders, 0) AS items_per_order,
         toFloat64(total_discounts) / nullIf(toFloat64(gross_revenue), 0) AS discount_rate
     FROM sales_fact
-    WHERE status = 'COMPLETED' AND customer_found AND product_found
-      AND sale_day IN {days:Array(Date32)} AND sale_date < {before:DateTime64(6, 'UTC')}
+    WHERE {{ sales/completed_sale_before_as_of }} AND customer_found AND product_found
+      AND sale_day IN {days:Array(Date32)}
     GROUP BY sale_day
 ) AS m ON m.sale_day = c.sale_day

@@ -3,7 +3,8 @@
 A gate is a query over the freshly built staging table that returns one row
 `(failures, detail)`; any failure stops the swap, records the failed check, and keeps the
 previous version for readers. The SQL gets the run's logical time as `{as_of:DateTime64(6, 'UTC')}`
-and `{as_of_date:Date32}`.
+and `{as_of_date:Date32}`; a table that reads a window of days gets its first day as
+`{window_start:Date32}`, the same day its gates read and its materialization reports.
 """
 
 import sys
@@ -62,11 +63,35 @@ class SqlTable:
     group: str
     deps: tuple[str, ...]
     gates: tuple[Gate, ...] = ()
-    window_start: Callable[[date], date] | None = None  # for metadata: where the window begins
+    # The table reads the `window_days` days before the logical date (and the logical day up to the
+    # logical time): the SQL and the gates bind the first day as {window_start:Date32}, the
+    # materialization's `window` shows it. One number: the SQL holds no day count of its own.
+    window_days: int | None = None
+    # A window that is not a number of days (the year to date): its first day from the logical date.
+    window_start: Callable[[date], date] | None = None
     parameters: Callable[[datetime], Mapping[str, Any]] = field(default=lambda as_of: {})
     stale_after: timedelta | None = None  # freshness: the UI flags the table when older than this
     prepare: Callable[[Any], None] | None = None  # run before the build, e.g. create a source table if missing
     optional: tuple[OptionalSource, ...] = ()  # sources read as `$<table>`; an empty stand-in while missing
+
+    def __post_init__(self) -> None:
+        if self.window_days is not None and self.window_start is not None:
+            raise ValueError(f"{self.name}: a window is window_days or window_start, not both")
+        if self.window_days is not None and self.window_days < 0:
+            raise ValueError(f"{self.name}: window_days must be 0 or more, not {self.window_days}")
+
+    def first_day(self, as_of_date: date) -> date | None:
+        """The window's first day for the logical date (None: the table has no window)."""
+        if self.window_days is not None:
+            return as_of_date - timedelta(days=self.window_days)
+        return self.window_start(as_of_date) if self.window_start is not None else None
+
+    def query_parameters(self, as_of: datetime) -> dict[str, Any]:
+        """What the SQL and the gates bind: the logical time, its date, the window's first day
+        (`window_start`, a windowed table only) and the table's own `parameters`."""
+        first_day = self.first_day(as_of.date())
+        window = {} if first_day is None else {"window_start": first_day}
+        return {"as_of": as_of, "as_of_date": as_of.date(), **window, **self.parameters(as_of)}
 
 
 class GateFailed(Exception):
@@ -162,7 +187,7 @@ def build_sql_table_asset(table: SqlTable) -> dg.AssetsDefinition:
     def sql_table(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
         started = time.monotonic()
         as_of = resolve_as_of(context)
-        params = {"as_of": as_of, "as_of_date": as_of.date(), **table.parameters(as_of)}
+        params = table.query_parameters(as_of)
         results: list[dg.AssetCheckResult] = []
 
         sources: dict[str, str] = {}
@@ -199,8 +224,9 @@ def _table_metadata(wh, table: SqlTable, as_of: datetime, started: float) -> dic
         "duration_s": round(time.monotonic() - started, 3),
         "preview": dg.MetadataValue.md(markdown_preview(wh, table.name)),
     }
-    if table.window_start is not None:
-        metadata["window"] = f"[{table.window_start(as_of.date()).isoformat()}, {as_of.isoformat()})"
+    first_day = table.first_day(as_of.date())
+    if first_day is not None:
+        metadata["window"] = f"[{first_day.isoformat()}, {as_of.isoformat()})"
     return metadata
 
 
@@ -238,7 +264,7 @@ def build_sql_tables_asset(name: str, tables: tuple[SqlTable, ...], description:
             with (scratch(wh, params) if scratch else nullcontext({})) as sources:
                 for table in selected:
                     started = time.monotonic()
-                    table_params = {**params, **table.parameters(as_of)}
+                    table_params = table.query_parameters(as_of)
                     results: list[dg.AssetCheckResult] = []
 
                     def build(staging: str, table=table, table_params=table_params) -> None:
