@@ -20,6 +20,7 @@ from analytics_assets.sales import definitions as sales  # noqa: F401
 from analytics_assets.warehouse import registry
 from analytics_assets.web import definitions as web  # noqa: F401
 
+# The feed and retention first: no funnel may take their names either.
 registry.claim("events", dg.Definitions(assets=[product_events, product_event_retention]),
                internal=EVENTS_FEED.internal_tables)
 defs = registry.claim("events", dg.Definitions(

@@ -27,9 +27,7 @@ WEB_GROUP = "web"
 # Baseline and profile length, and how many past weeks a z-score needs.
 BASELINE_WEEKS = 8
 MIN_BASELINE_WEEKS = 3
-
-
-WEB_DAYS = feed_days(WEB_FEED)
+WEB_DAYS = feed_days(WEB_FEED)  # from ANALYTICS_WEB_START_DATE, today's included
 
 
 @dataclass(frozen=True)
