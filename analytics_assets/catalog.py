@@ -1,5 +1,5 @@
 """Owners, tags, Python code references and column lineage for every asset, applied in one pass
-over the code location's assets (definitions.py calls `describe` once).
+over the code location's assets (definitions.py calls `described` once).
 
 Owners and tags come from ownership.yaml (per group, overridable per asset). Column lineage is
 read from a table's SQL where it is obvious: a table with one upstream table whose columns are
@@ -102,3 +102,10 @@ def describe(assets: Sequence) -> list:
                                        metadata=metadata)
 
     return list(dg.map_asset_specs(apply, assets))
+
+
+def described(defs: dg.Definitions) -> dg.Definitions:
+    """`defs` with every asset `describe`d (the lineage needs them all at once)."""
+    return dg.Definitions(assets=describe(defs.assets or []), asset_checks=defs.asset_checks, jobs=defs.jobs,
+                          schedules=defs.schedules, sensors=defs.sensors, resources=defs.resources,
+                          executor=defs.executor, loggers=defs.loggers, metadata=defs.metadata)

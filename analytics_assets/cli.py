@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from analytics_assets import settings
 from analytics_assets.resources.local_postgres import LocalPostgresError
 from analytics_assets.settings import SettingError
+from analytics_assets.warehouse import registry
 
 
 def _as_of(value: str | None) -> datetime:
@@ -177,11 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _code_location():
+    """The code location's repository, loaded only if a command asks (a guard naming the jobs that
+    build a missing table, e.g. in `report run`)."""
+    from analytics_assets.definitions import defs
+
+    return defs.get_repository_def()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["dev"]:
         return cmd_dev(argv[1:])
     args = build_parser().parse_args(argv)
+    registry.register_code_location(_code_location)
     try:
         return args.func(args)
     except (SettingError, ValueError, LookupError, OSError, RuntimeError, LocalPostgresError) as exc:

@@ -124,13 +124,9 @@ def is_chdb(dsn: str) -> bool:
     return dsn.startswith("chdb:")
 
 
-# Web metrics (issue 5): retention, which metrics are averages, anomaly threshold, bad-file policy.
-WEB_TTL_DAYS = "ANALYTICS_WEB_TTL_DAYS"
+# Web metrics (issue 5): which metrics are averages, the anomaly threshold (the feed's own settings: WEB).
 WEB_GAUGE_METRICS = "ANALYTICS_WEB_GAUGE_METRICS"
 WEB_ANOMALY_Z = "ANALYTICS_WEB_ANOMALY_Z"
-WEB_MAX_BAD_ROWS_PCT = "ANALYTICS_WEB_MAX_BAD_ROWS_PCT"
-WEB_FUTURE_TOLERANCE_MINUTES = "ANALYTICS_WEB_FUTURE_TOLERANCE_MINUTES"
-WEB_START_DATE = "ANALYTICS_WEB_START_DATE"
 
 DEFAULT_WEB_GAUGE_METRICS = ("bounce_rate", "conversion_rate", "avg_session_duration_s", "page_load_time_ms")
 
@@ -154,11 +150,6 @@ def _number(name: str, default: float, *, minimum: float, integer: bool = False)
     return value
 
 
-def web_ttl_days() -> int:
-    """Days `website_metrics` keeps raw points (0 = forever). The hourly rollup keeps everything."""
-    return int(_number(WEB_TTL_DAYS, 90, minimum=0, integer=True))
-
-
 def web_gauge_metrics() -> tuple[str, ...]:
     """Metrics whose hourly/daily value is the average of their points (rates, durations);
     every other metric is additive (its value is the sum)."""
@@ -173,19 +164,41 @@ def web_anomaly_z() -> float:
     return _number(WEB_ANOMALY_Z, 3.0, minimum=0.5)
 
 
-def web_max_bad_rows_pct() -> float:
-    """A file with more bad rows than this share is rejected whole (its good rows wait in the file)."""
-    return _number(WEB_MAX_BAD_ROWS_PCT, 10.0, minimum=0)
+@dataclass(frozen=True)
+class FeedSettings:
+    """A landing feed's settings, read from `ANALYTICS_<prefix>_*` (the landing folder is
+    `$ANALYTICS_DATA_DIR/landing/<kind>/`)."""
+
+    prefix: str  # WEB: ANALYTICS_WEB_TTL_DAYS, ...
+    kind: str
+    default_ttl_days: int
+
+    def variable(self, name: str) -> str:
+        """The environment variable of setting `name` (e.g. TTL_DAYS) for this feed."""
+        return f"ANALYTICS_{self.prefix}_{name}"
+
+    def folder(self) -> Path:
+        return landing_dir(self.kind)
+
+    def ttl_days(self) -> int:
+        """Days the feed's table keeps its rows (0 = forever); the tables built from it keep theirs."""
+        return int(_number(self.variable("TTL_DAYS"), self.default_ttl_days, minimum=0, integer=True))
+
+    def max_bad_rows_pct(self) -> float:
+        """A file with more bad rows than this share is rejected whole (its good rows wait in the file)."""
+        return _number(self.variable("MAX_BAD_ROWS_PCT"), 10.0, minimum=0)
+
+    def future_tolerance_minutes(self) -> int:
+        """How far past the load time a row's time may be (clock skew) before it is refused."""
+        return int(_number(self.variable("FUTURE_TOLERANCE_MINUTES"), 10, minimum=0, integer=True))
+
+    def start_date(self) -> str:
+        """The first day of the feed's daily partitions (ISO date)."""
+        return _iso_date(self.variable("START_DATE"), "2024-01-01")
 
 
-def web_future_tolerance_minutes() -> int:
-    """How far past the load time a point's timestamp may be (clock skew) before it is refused."""
-    return int(_number(WEB_FUTURE_TOLERANCE_MINUTES, 10, minimum=0, integer=True))
-
-
-def web_start_date() -> str:
-    """The first day of the web analyses' daily partitions (ISO date)."""
-    return _iso_date(WEB_START_DATE, "2024-01-01")
+WEB = FeedSettings("WEB", "web", default_ttl_days=90)
+EVENTS = FeedSettings("EVENTS", "events", default_ttl_days=395)
 
 
 def first_days_file() -> Path:
@@ -261,32 +274,8 @@ def report_output_dir() -> Path:
     return data_dir() / "reports"
 
 
-# Product events and funnels (issue 10): retention, bad-file policy, partitions, funnel specs.
-EVENTS_TTL_DAYS = "ANALYTICS_EVENTS_TTL_DAYS"
-EVENTS_MAX_BAD_ROWS_PCT = "ANALYTICS_EVENTS_MAX_BAD_ROWS_PCT"
-EVENTS_FUTURE_TOLERANCE_MINUTES = "ANALYTICS_EVENTS_FUTURE_TOLERANCE_MINUTES"
-EVENTS_START_DATE = "ANALYTICS_EVENTS_START_DATE"
+# Funnels (issue 10): where their specs are (the events feed's own settings: EVENTS).
 FUNNELS_DIR = "ANALYTICS_FUNNELS_DIR"
-
-
-def events_ttl_days() -> int:
-    """Days `product_events` keeps events (0 = forever); the funnel tables keep their days."""
-    return int(_number(EVENTS_TTL_DAYS, 395, minimum=0, integer=True))
-
-
-def events_max_bad_rows_pct() -> float:
-    """An event file with more bad rows than this share is rejected whole."""
-    return _number(EVENTS_MAX_BAD_ROWS_PCT, 10.0, minimum=0)
-
-
-def events_future_tolerance_minutes() -> int:
-    """How far past the load time an event's time may be (clock skew) before it is refused."""
-    return int(_number(EVENTS_FUTURE_TOLERANCE_MINUTES, 10, minimum=0, integer=True))
-
-
-def events_start_date() -> str:
-    """The first day of the funnels' daily partitions (ISO date)."""
-    return _iso_date(EVENTS_START_DATE, "2024-01-01")
 
 
 def funnels_dir() -> Path:

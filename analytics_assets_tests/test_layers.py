@@ -25,18 +25,12 @@ LAYERS = [
     ("feeds", ["landing", "ingest", "exports"], "data in (replicas, landing files) and out (Excel files)"),
     ("domains", ["sales", "customers", "customer360", "web", "events"],
      "assets over the replicas and feeds; a domain may read another's tables (same layer)"),
-    ("consumers", ["datamarts", "reports", "bi"], "spec-file assets, reports and BI feeds over the domains"),
+    ("consumers", ["datamarts", "reports", "bi", "events.definitions"],
+     "spec-file assets, reports and BI feeds over the domains; events.definitions defines the funnels "
+     "(spec files) after every name they could take, the BI feeds' included"),
     ("assembly", ["catalog", "definitions"], "the code location: every domain's definitions, described"),
     ("entry points", ["cli", "demo", "api", ""], "commands, the demo and the HTTP API; '' is the package itself"),
 ]
-
-# Upward imports still in the code, each with who removes it. The merge of issue 18 part B deletes
-# this list (warehouse/guards.py and datamarts/catalog.py then ask a lower-layer table registry).
-UPWARD_IMPORTS_REMOVED_BY_ISSUE_18_PART_B = {
-    ("warehouse.guards", "definitions"),
-    ("datamarts.catalog", "definitions"),
-}
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
@@ -99,13 +93,9 @@ def test_every_module_is_in_a_layer_and_every_prefix_names_a_module():
 
 def test_no_module_imports_from_a_higher_layer():
     found = upward_imports()
-    unexpected = sorted(found - UPWARD_IMPORTS_REMOVED_BY_ISSUE_18_PART_B)
-    assert not unexpected, "\n".join(
+    assert not found, "\n".join(
         f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
-        for module, target in unexpected)
-    # The allow-list holds only what is still there: when part B lands, the test says to drop it.
-    assert UPWARD_IMPORTS_REMOVED_BY_ISSUE_18_PART_B <= found, \
-        f"no longer imported upward, remove from the allow-list: {UPWARD_IMPORTS_REMOVED_BY_ISSUE_18_PART_B - found}"
+        for module, target in sorted(found))
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -58,14 +58,16 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.web.analyses import ANALYSES, analysis_parameters, build_analysis
-from analytics_assets.web.load import load_landing_files
+from analytics_assets.landing.load import load_landing_files
+from analytics_assets.web.load import WEB_FEED, ensure_tables
 ch, folder, first, last = sys.argv[1:5]
 first, last = date.fromisoformat(first), date.fromisoformat(last)
 out = {}
 with ClickHouseResource(dsn=ch).get_client() as wh:
     started = time.perf_counter()
-    report = load_landing_files(wh, Path(folder), run_id="bench", loaded_at=datetime.now(timezone.utc),
-                                max_bad_rows_pct=10, future_tolerance=timedelta(minutes=10), ttl_days=0)
+    ensure_tables(wh, 0)
+    report = load_landing_files(wh, WEB_FEED, Path(folder), run_id="bench", loaded_at=datetime.now(timezone.utc),
+                                max_bad_rows_pct=10, future_tolerance=timedelta(minutes=10))
     out["load_seconds"] = time.perf_counter() - started
     out["rows"] = report.rows_loaded
     out["quarantined"] = report.rows_quarantined

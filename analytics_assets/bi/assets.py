@@ -15,6 +15,7 @@ from analytics_assets.bi.grafana import DASHBOARDS, expand_macros, panel_sql, wr
 from analytics_assets.resources import ClickHouseResource
 from analytics_assets.resources.clickhouse import clickhouse_pool
 from analytics_assets.sales.marts import MARTS
+from analytics_assets.warehouse import registry
 from analytics_assets.warehouse.guards import missing_table_message, require_complete
 from analytics_assets.identifiers import quote_identifier
 
@@ -293,12 +294,10 @@ def build_bi_assets(datamarts: Sequence[str] = ()) -> list[dg.AssetsDefinition]:
             *([bi_tableau_extracts] if tableau_available() else [])]
 
 
-# Asset names of the group: no datamart may take one.
+# Asset names of the group: no funnel or datamart may take one (claimed before those are defined).
 BI_ASSET_NAMES = ("bi_views", "bi_parquet_extracts", "grafana_provisioning", "bi_readonly_access", "bi_tableau_extracts")
-# Over the shipped tables alone (definitions.py builds them over every datamart too).
+registry.claim("bi", internal=BI_ASSET_NAMES)
+# Over the shipped tables alone (bi/definitions.py builds them over every datamart too).
 bi_assets = build_bi_assets()
 bi_views, bi_parquet_extracts = bi_assets[0], bi_assets[1]
 bi_tableau_extracts = bi_assets[-1] if tableau_available() else None
-bi_job = dg.define_asset_job("bi_job", selection=dg.AssetSelection.groups(BI_GROUP),
-                             description="bi_ views, Parquet (and Tableau) extracts of the marts and every datamart, "
-                                         "and Grafana provisioning, under $ANALYTICS_DATA_DIR/bi/.")

@@ -91,7 +91,7 @@ def customer_360(context: dg.AssetExecutionContext, config: Customer360Config, c
     results: list[dg.AssetCheckResult] = []
     refreshed: list[Refresh] = []
     with clickhouse.get_client() as wh:
-        ensure_event_tables(wh, settings.events_ttl_days())  # no event file has landed yet
+        ensure_event_tables(wh, settings.EVENTS.ttl_days())  # no event file has landed yet
         # Built hourly, the segments daily: the first hourly runs of a new deployment come before them.
         with optional_sources(wh, (SEGMENTS_SOURCE,), context.log) as (sources, notes):
             # a missing source names its job; a part-applied one keeps ours
@@ -138,10 +138,3 @@ customer_revenue_cohorts = build_sql_table_asset(SqlTable(
 ))
 
 customer360_assets = [customer_360, customer_cohort_retention, customer_revenue_cohorts]
-
-customer_360_job = dg.define_asset_job(
-    "customer_360_job", selection=dg.AssetSelection.groups(CUSTOMER360_GROUP),
-    description="customer_360 and the sales cohorts.")
-
-customer_360_hourly_schedule = dg.ScheduleDefinition(
-    name="customer_360_hourly", job=customer_360_job, cron_schedule="20 * * * *", execution_timezone="UTC")

@@ -17,6 +17,7 @@ import dagster as dg
 from analytics_assets import settings
 from analytics_assets.datamarts import build as build_module
 from analytics_assets.datamarts.build import gates, refresh
+from analytics_assets.datamarts.schedules import build_datamart_schedule
 from analytics_assets.datamarts.spec import DatamartSpec, SpecError, load_specs
 from analytics_assets.logical_time import resolve_as_of
 from analytics_assets.resources import ClickHouseResource
@@ -79,6 +80,10 @@ def build_datamart_asset(spec: DatamartSpec, known: set[str]) -> dg.AssetsDefini
     return datamart
 
 
+def excel_asset_name(spec: DatamartSpec) -> str:
+    return f"{spec.name}_excel"
+
+
 def build_excel_asset(spec: DatamartSpec) -> dg.AssetsDefinition:
     """The datamart as a workbook in $ANALYTICS_EXPORTS_DIR, rewritten after each refresh."""
 
@@ -108,21 +113,6 @@ def build_excel_asset(spec: DatamartSpec) -> dg.AssetsDefinition:
     return excel
 
 
-def excel_asset_name(spec: DatamartSpec) -> str:
-    return f"{spec.name}_excel"
-
-
-def build_datamart_schedule(spec: DatamartSpec) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        name=f"{spec.name}_refresh",
-        cron_schedule=spec.refresh_schedule,
-        execution_timezone="UTC",
-        target=dg.AssetSelection.assets(spec.name, *([excel_asset_name(spec)] if spec.excel else [])),
-        description=f"Refreshes datamart {spec.name} ({spec.refresh_schedule} UTC).",
-        default_status=dg.DefaultScheduleStatus.STOPPED,
-    )
-
-
 class DatamartDefinitions(NamedTuple):
     assets: list[dg.AssetsDefinition]
     schedules: list[dg.ScheduleDefinition]
@@ -144,7 +134,8 @@ def datamart_definitions(reserved: set[str]) -> DatamartDefinitions:
         if spec.excel:
             assets.append(build_excel_asset(spec))
         if spec.refresh_strategy == "scheduled":
-            schedules.append(build_datamart_schedule(spec))
+            refreshed = [spec.name, *([excel_asset_name(spec)] if spec.excel else [])]
+            schedules.append(build_datamart_schedule(spec, refreshed))
     for error in errors:
         log.warning("datamart spec left out: %s", error)
     return DatamartDefinitions(assets, schedules, errors, kept)

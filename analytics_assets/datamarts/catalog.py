@@ -47,10 +47,11 @@ def shipped(spec: DatamartSpec) -> bool:
 
 
 def reserved() -> set[str]:
-    """Names a datamart may not take: our other assets and internal tables."""
-    from analytics_assets import definitions
+    """Names a datamart may not take: our other assets and internal tables (warehouse/registry.py,
+    as the datamarts' definitions found it)."""
+    from analytics_assets.datamarts.definitions import RESERVED
 
-    return {key.to_user_string() for a in definitions.core_assets for key in a.keys} | definitions.internal_tables
+    return set(RESERVED)
 
 
 def verified(spec: DatamartSpec, clickhouse=None) -> DatamartSpec:

@@ -94,7 +94,7 @@ def _drop_landing_files(as_of: datetime, customers: int) -> set[str]:
                    lambda folder, hour: event_files.write_hour(folder, hour, customers=customers)),
     }
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    start_dates = {"web": (settings.WEB_START_DATE, 400), "events": (settings.EVENTS_START_DATE, 90)}
+    history_days = {settings.WEB.kind: (settings.WEB, 400), settings.EVENTS.kind: (settings.EVENTS, 90)}
     new_history = set()
     for kind, (history, write_history, write_hour) in feeds.items():
         folder = settings.landing_dir(kind)
@@ -103,8 +103,8 @@ def _drop_landing_files(as_of: datetime, customers: int) -> set[str]:
             until = min(as_of.replace(minute=0, second=0, microsecond=0), now)
             say(f"writing {history} into {folder} ...")
             say(f"{len(write_history(folder, until))} files")
-            variable, days = start_dates[kind]  # the daily partitions start with the history
-            _record_first_day(variable, (until - timedelta(days=days)).date().isoformat())
+            feed, days = history_days[kind]  # the daily partitions start with the history
+            _record_first_day(feed.variable("START_DATE"), (until - timedelta(days=days)).date().isoformat())
             new_history.add(kind)
         elif not marker.exists():  # files from elsewhere: new ones from the next whole hour on
             until = now
@@ -161,15 +161,15 @@ def _materialize_everything(full_resync: bool, as_of: datetime, new_history: set
     with dg.DagsterInstance.get() as instance:
         events = defs.resolve_job_def("events_job").execute_in_process(
             instance=instance, run_config=logging, raise_on_error=False,
-            tags={**tags, **days("events", settings.events_start_date())})
+            tags={**tags, **days("events", settings.EVENTS.start_date())})
         main = defs.resolve_implicit_global_asset_job_def().execute_in_process(
             instance=instance, asset_selection=list(keys), run_config={"ops": ops, **logging}, tags=tags,
             raise_on_error=False)
         web = defs.resolve_job_def("web_analytics_job").execute_in_process(
             instance=instance, run_config=logging, raise_on_error=False,
-            tags={**tags, **days("web", settings.web_start_date())})
+            tags={**tags, **days("web", settings.WEB.start_date())})
         # The original Airflow examples' monthly report for the last complete month (mailed only if SMTP is set up).
-        from analytics_assets.definitions import report_specs
+        from analytics_assets.reports.definitions import report_specs
 
         spec = next(s for s in report_specs if s.name == "monthly_sales_summary")
         month = last_complete_period(spec, as_of.date()).isoformat()

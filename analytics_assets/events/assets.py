@@ -1,66 +1,34 @@
 """Product events from the landing folder, the funnels defined in YAML, and event retention."""
 
 import logging
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
 
 import dagster as dg
 
-from analytics_assets import settings
 from analytics_assets.events.funnel_spec import FunnelSpec, load_funnels
-from analytics_assets.events.load import EVENTS, EVENTS_FEED, ensure_tables, load_event_files
-from analytics_assets.landing.checks import landing_check_results, landing_check_specs, load_metadata, log_outcomes
+from analytics_assets.events.load import EVENTS, EVENTS_FEED, ensure_tables
+from analytics_assets.landing.assets import build_landing_asset, feed_days
 from analytics_assets.logical_time import AS_OF_TAG, resolve_as_of
-from analytics_assets.resources import ClickHouseResource
-from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.columns import built_schema, table_metadata
+from analytics_assets.warehouse.columns import table_metadata
+from analytics_assets.warehouse.day_range_asset import DayRangeTable, build_day_range_asset
 from analytics_assets.warehouse.sql import load_sql
-from analytics_assets.warehouse.sql_table_asset import (
-    SINGLE_RUN_BACKFILL,
-    Gate,
-    SqlTable,
-    build_days,
-    build_sql_table_asset,
-    gate_check_specs,
-    gated,
-    unique_key,
-)
+from analytics_assets.warehouse.sql_table_asset import Gate, SqlTable, build_days, build_sql_table_asset, unique_key
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 EVENTS_GROUP = "events"
-LANDING_POOL = "events_landing"  # one load at a time against a server too (the registry is read, then written)
-# end_offset=1: today's partition exists, so the file sensor and the hourly schedule can refresh it.
-EVENTS_DAYS = dg.DailyPartitionsDefinition(start_date=settings.events_start_date(), timezone="UTC", end_offset=1)
+EVENTS_DAYS = feed_days(EVENTS_FEED)
 
 
-@dg.asset(
-    name=EVENTS,
-    group_name=EVENTS_GROUP,
-    kinds={"clickhouse"},
-    check_specs=landing_check_specs(EVENTS_FEED),
-    pool=clickhouse_pool() or LANDING_POOL,
+product_events = build_landing_asset(
+    EVENTS_FEED, group=EVENTS_GROUP, ensure_tables=ensure_tables,
     description="Product events (event_time, event_name, user_id, session_id, customer_id, properties) from "
                 "$ANALYTICS_DATA_DIR/landing/events (NDJSON/CSV, gzip optional), each file loaded once; bad rows go "
                 "to product_events_quarantine. Daily partitions in ClickHouse; TTL: ANALYTICS_EVENTS_TTL_DAYS.",
     metadata=table_metadata(HERE / f"{EVENTS}.sql", HERE / "load.py"),
 )
-def product_events(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
-    started = time.monotonic()
-    folder = settings.landing_dir("events")
-    loaded_at = datetime.now(timezone.utc)  # when the data arrived: the bound for "in the future"
-    latest = loaded_at + timedelta(minutes=settings.events_future_tolerance_minutes())
-    with clickhouse.get_client() as wh:
-        report = load_event_files(wh, folder, run_id=context.run_id, loaded_at=loaded_at,
-                                  max_bad_rows_pct=settings.events_max_bad_rows_pct(),
-                                  future_tolerance=latest - loaded_at, ttl_days=settings.events_ttl_days())
-        checks = landing_check_results(wh, EVENTS_FEED, report, latest)
-        rows = wh.row_count(EVENTS)
-    log_outcomes(context, report)
-    yield dg.MaterializeResult(metadata=load_metadata(report, folder, rows, time.monotonic() - started))
-    yield from checks
 
 
 def funnel_gates() -> tuple[Gate, ...]:
@@ -101,53 +69,46 @@ def build_funnel(wh, spec: FunnelSpec, params: dict, results: list[dg.AssetCheck
     build_days(wh, spec.table, funnel_sql(len(spec.steps)), funnel_gates(), params, results)
 
 
+def _funnel_summary(spec: FunnelSpec):
+    def summary(wh, first_day, last_day, params: dict, context) -> dict:
+        starts, ends = wh.rows(
+            f"SELECT sumIf(users, step = 1), sumIf(users, step = {len(spec.steps)}) FROM {spec.table}"
+            " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day})[0]
+        return {"users_started": int(starts), "users_completed": int(ends),
+                "conversion_rate": round(ends / starts, 4) if starts else None}
+
+    return summary
+
+
+def _funnel_as_of(spec: FunnelSpec):
+    def as_of(context: dg.AssetExecutionContext) -> datetime:
+        resolved = resolve_as_of(context)
+        if AS_OF_TAG not in context.run.tags:  # a day's end by default: its funnels end with their window
+            resolved += timedelta(milliseconds=spec.window_ms)
+        return resolved
+
+    return as_of
+
+
 def build_funnel_asset(spec: FunnelSpec) -> dg.AssetsDefinition:
     filters = "; ".join(f"{key} in {', '.join(values)}" for key, values in spec.filters)
-
-    @dg.asset(
+    return build_day_range_asset(DayRangeTable(
         name=spec.table,
-        group_name=EVENTS_GROUP,
-        deps=[EVENTS],
-        kinds={"clickhouse"},
+        group=EVENTS_GROUP,
+        deps=(EVENTS,),
         partitions_def=EVENTS_DAYS,
-        backfill_policy=SINGLE_RUN_BACKFILL,
-        pool=clickhouse_pool(),
         description=(f"{spec.description or spec.name} Per day: users whose funnel started that day and reached each "
                      f"step ({' -> '.join(spec.steps)}) within {spec.window}"
                      f"{f' (events with {filters})' if filters else ''}, with windowFunnel. Defined in {spec.source}."),
-        check_specs=gate_check_specs(spec.table, funnel_gates()),
+        gates=funnel_gates(),
         metadata={"steps": " -> ".join(spec.steps), "window": spec.window, "definition": spec.source,
                   **table_metadata(HERE / "funnel.sql", spec.source)},
-    )
-    def funnel_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
-        window = context.partition_time_window
-        first_day, last_day = window.start.date(), (window.end - timedelta(days=1)).date()
-        as_of = resolve_as_of(context)
-        if AS_OF_TAG not in context.run.tags:  # a day's end by default: its funnels end with their window
-            as_of += timedelta(milliseconds=spec.window_ms)
-        params = funnel_parameters(spec, first_day, last_day, as_of)
-        results: list[dg.AssetCheckResult] = []
-        with clickhouse.get_client() as wh:
-            ensure_tables(wh, settings.events_ttl_days())
-            yield from gated(spec.table, results, lambda: build_funnel(wh, spec, params, results))
-            starts, ends = wh.rows(
-                f"SELECT sumIf(users, step = 1), sumIf(users, step = {len(spec.steps)}) FROM {spec.table}"
-                " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day})[0]
-            schema = built_schema(wh, spec.table)
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/column_schema": schema,
-                "days": f"{first_day.isoformat()} .. {last_day.isoformat()}",
-                "as_of": params["as_of"].isoformat(),
-                "data_until": params["until"].isoformat(),
-                "users_started": int(starts),
-                "users_completed": int(ends),
-                "conversion_rate": round(ends / starts, 4) if starts else None,
-            },
-            check_results=results,
-        )
-
-    return funnel_asset
+        sql=lambda: funnel_sql(len(spec.steps)),
+        parameters=lambda first_day, last_day, as_of: funnel_parameters(spec, first_day, last_day, as_of),
+        as_of=_funnel_as_of(spec),
+        summary=_funnel_summary(spec),
+        prepare=lambda wh: ensure_tables(wh, EVENTS_FEED.settings.ttl_days()),
+    ))
 
 
 def funnel_reach() -> timedelta:
@@ -177,7 +138,7 @@ product_event_retention = build_sql_table_asset(SqlTable(
     description="Event users by first-seen week (Monday, UTC): active users and retention rate 0 to 12 weeks later, "
                 "with retention().",
     sql_dir=HERE, group=EVENTS_GROUP, deps=(EVENTS,),
-    prepare=lambda wh: ensure_tables(wh, settings.events_ttl_days()),
+    prepare=lambda wh: ensure_tables(wh, EVENTS_FEED.settings.ttl_days()),
     gates=(
         unique_key("cohort_week", "weeks_since_first"),
         Gate("week_zero_is_everyone", "In its first week every cohort user is active (rate 1).",

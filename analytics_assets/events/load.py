@@ -3,16 +3,16 @@ the same landing machinery as the web metrics (registry, quarantine, recovery: l
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 
+from analytics_assets import settings
 from analytics_assets.landing import load as landing
-from analytics_assets.landing.load import LandingFeed, LoadReport
+from analytics_assets.landing.load import LandingFeed
 
 EVENTS = "product_events"
 
 EVENTS_FEED = LandingFeed(
-    kind="events",
+    settings=settings.EVENTS,
     table=EVENTS,
     sql_dir=Path(__file__).parent,
     columns=("event_time", "event_name", "user_id", "session_id", "customer_id", "properties"),
@@ -34,10 +34,3 @@ def ensure_tables(wh, ttl_days: int) -> None:
     """`product_events`, its registry and quarantine, created if missing; TTL kept at `ttl_days`."""
     landing.ensure_tables(wh, EVENTS_FEED, ttl_days)
 
-
-def load_event_files(wh, folder: Path, *, run_id: str, loaded_at: datetime, max_bad_rows_pct: float,
-                     future_tolerance: timedelta, ttl_days: int) -> LoadReport:
-    """Load every new event file of `folder` (see landing/load.py for the guarantees)."""
-    ensure_tables(wh, ttl_days)
-    return landing.load_landing_files(wh, EVENTS_FEED, folder, run_id=run_id, loaded_at=loaded_at,
-                                      max_bad_rows_pct=max_bad_rows_pct, future_tolerance=future_tolerance)

@@ -3,7 +3,7 @@
 import dagster as dg
 from psycopg import sql
 
-from analytics_assets.ingest.schedules import ingest_job
+from analytics_assets.ingest.jobs import ingest_job
 from analytics_assets.ingest.sources import SOURCE_TABLES, VERSION_COLUMN
 from analytics_assets.resources import PostgresResource
 

@@ -15,21 +15,23 @@ from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
-from analytics_assets import settings
 from analytics_assets.landing.files import list_landing_files
+from analytics_assets.landing.load import LandingFeed
 from analytics_assets.logical_time import AS_OF_TAG
 
 LANDING_TAG = "analytics/landing_files"
 
 
-def landing_file_sensor(name: str, kind: str, job) -> dg.SensorDefinition:
-    """A run of `job` for today's partition when files appear or change in landing/<kind>/."""
+def landing_file_sensor(feed: LandingFeed, job) -> dg.SensorDefinition:
+    """`<kind>_landing_sensor`: a run of `job` for today's partition when files appear or change in
+    the feed's folder (within a minute: the sensor ticks every 30 s)."""
 
-    @dg.sensor(name=name, job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+    @dg.sensor(name=f"{feed.kind}_landing_sensor", job=job, minimum_interval_seconds=30,
+               default_status=dg.DefaultSensorStatus.RUNNING,
                description=f"A run of {job.name} for today when files appear or change in "
-                           f"$ANALYTICS_DATA_DIR/landing/{kind}/.")
+                           f"$ANALYTICS_DATA_DIR/landing/{feed.kind}/.")
     def _sensor(context: dg.SensorEvaluationContext):
-        folder = settings.landing_dir(kind)
+        folder = feed.settings.folder()
         current = {f.name: [f.size, f.mtime_ns] for f in list_landing_files(folder)}
         seen = json.loads(context.cursor) if context.cursor else {}
         changed = sorted(n for n, signature in current.items() if seen.get(n) != signature)
@@ -49,10 +51,11 @@ def landing_file_sensor(name: str, kind: str, job) -> dg.SensorDefinition:
     return _sensor
 
 
-def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job, start_date: Callable[[], str],
+def loaded_days_sensor(name: str, feed: LandingFeed, monitored_job, request_job,
                        reach: Callable[[], timedelta] = timedelta) -> dg.SensorDefinition:
     """Files can hold past days (late data, a backfill export): after a successful run of
-    `monitored_job`, one run of `request_job` over the days its load touched before the run's own.
+    `monitored_job`, one run of `request_job` over the days its load of `feed` touched before the
+    run's own (never before the feed's START_DATE).
     `reach` is how far back a day's result can see a row (a funnel's window crosses midnight):
     the days from the first loaded row's time minus `reach`."""
 
@@ -66,14 +69,15 @@ def loaded_days_sensor(name: str, loaded_asset: str, monitored_job, request_job,
         records = context.instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
         loaded = [r.event_log_entry.asset_materialization for r in records
-                  if r.event_log_entry.asset_materialization.asset_key == dg.AssetKey(loaded_asset)]
+                  if r.event_log_entry.asset_materialization.asset_key == dg.AssetKey(feed.table)]
         if not loaded:
             return dg.SkipReason("this run did not load the landing folder")
         first = loaded[-1].metadata.get("first_time_loaded")
         run_first = run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start")
         if not first or not first.value or not run_first:
             return dg.SkipReason("nothing loaded, or the run had no days")
-        first_day = max((datetime.fromisoformat(first.value) - reach()).date(), date.fromisoformat(start_date()))
+        first_day = max((datetime.fromisoformat(first.value) - reach()).date(),
+                        date.fromisoformat(feed.settings.start_date()))
         last_day = date.fromisoformat(run_first) - timedelta(days=1)
         if first_day > last_day:
             return dg.SkipReason("the loaded days were the run's own")

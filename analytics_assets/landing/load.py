@@ -55,9 +55,10 @@ LINES_COLUMNS = "(source_file_id UInt64, line_no UInt64, line String) ENGINE = M
 
 @dataclass(frozen=True)
 class LandingFeed:
-    """One kind of landing file and the table it loads into."""
+    """One kind of landing file and the table it loads into; its settings (ANALYTICS_<prefix>_*)
+    name its folder, retention, bad-file policy and first day."""
 
-    kind: str  # the folder: $ANALYTICS_DATA_DIR/landing/<kind>/
+    settings: settings.FeedSettings
     table: str  # its DDL is `<table>.sql` in sql_dir, with `$table`
     sql_dir: Path
     columns: tuple[str, ...]  # the table's loaded columns (source_file_id aside), as the parsed SQL names them
@@ -70,12 +71,22 @@ class LandingFeed:
     derived: tuple[str, ...] = ()  # tables fed from `table` on insert, with source_file_id
 
     @property
+    def kind(self) -> str:
+        """The folder: $ANALYTICS_DATA_DIR/landing/<kind>/."""
+        return self.settings.kind
+
+    @property
     def files_table(self) -> str:
         return f"{self.table}_files"
 
     @property
     def quarantine_table(self) -> str:
         return f"{self.table}_quarantine"
+
+    @property
+    def internal_tables(self) -> tuple[str, ...]:
+        """The tables of the feed that are no asset: its registry, its quarantine, the derived tables."""
+        return (self.files_table, self.quarantine_table, *self.derived)
 
     def sql(self, name: str) -> str:
         return load_sql(self.sql_dir / f"{name}.sql")

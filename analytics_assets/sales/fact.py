@@ -27,7 +27,7 @@ from analytics_assets.ingest.replicate import utc
 from analytics_assets.ingest.sources import CUSTOMERS, PRODUCTS, SALES
 from analytics_assets.resources.clickhouse import Warehouse
 from analytics_assets.warehouse import replace_table
-from analytics_assets.warehouse.guards import PartlyApplied, register_guard
+from analytics_assets.warehouse.guards import PartlyApplied
 from analytics_assets.identifiers import quote_identifier
 from analytics_assets.warehouse.sql import render_sql, run_script, sql_file
 from analytics_assets.warehouse.tables import scratch_tables
@@ -84,7 +84,8 @@ def stored_marks(wh: Warehouse) -> dict[str, tuple[str, datetime | None]]:
     return {replica: (uuid, utc(synced)) for replica, uuid, synced in rows}
 
 
-def _check_complete(wh: Warehouse) -> None:
+def check_complete(wh: Warehouse) -> None:
+    """The guard of sales_fact (warehouse/guards.py GUARDED): raises PartlyApplied while part-applied."""
     started = _part_applied_since(wh)
     if started:
         raise PartlyApplied(
@@ -92,8 +93,6 @@ def _check_complete(wh: Warehouse) -> None:
             f"changes; tables built from it keep their previous version until {TABLE}'s next refresh "
             "(sales_dashboard_job) applies them whole")
 
-
-register_guard(TABLE, _check_complete)
 
 
 def _store_marks(wh: Warehouse, marks: dict[str, tuple[str, datetime | None]]) -> None:

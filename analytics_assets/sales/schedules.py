@@ -1,26 +1,8 @@
-"""When the dashboards refresh: the hourly refresh (ingest to customer_360 in one run), and the
-separate jobs for manual use (sales_dashboard_job also whenever an ingest run brought new data)."""
-
-from datetime import datetime, timezone
+"""When the dashboards refresh: the hourly refresh, and sales_dashboard_job's own hourly schedule."""
 
 import dagster as dg
 
-from analytics_assets.ingest.assets import INGEST_GROUP
-from analytics_assets.ingest.schedules import HOURLY_CHECKS, ingest_job, ingest_reconcile_job
-from analytics_assets.ingest.sensors import build_source_changed_sensor
-from analytics_assets.logical_time import AS_OF_TAG
-from analytics_assets.sales.assets import SALES_GROUP
-
-CUSTOMER_360 = "customer_360"
-
-hourly_refresh_job = dg.define_asset_job(
-    "hourly_refresh_job",
-    selection=dg.AssetSelection.groups(INGEST_GROUP).without_checks() | HOURLY_CHECKS
-    | dg.AssetSelection.groups(SALES_GROUP) | dg.AssetSelection.assets(CUSTOMER_360),
-    description="The hourly refresh in one run (one process start, one engine open): the replicas with their "
-    "hourly checks, sales_fact, every dashboard datamart and customer_360. ingest_job, sales_dashboard_job "
-    "and customer_360_job stay for running a part by hand.",
-)
+from analytics_assets.sales.jobs import hourly_refresh_job, sales_dashboard_job
 
 hourly_refresh_schedule = dg.ScheduleDefinition(
     name="hourly_refresh",
@@ -30,43 +12,9 @@ hourly_refresh_schedule = dg.ScheduleDefinition(
     description="hourly_refresh_job at the top of every hour (its logical time is the tick).",
 )
 
-source_changed_refresh = build_source_changed_sensor(
-    "source_changed_refresh", hourly_refresh_job,
-    "Requests hourly_refresh_job each time the source's max(updated_at) moves past the last one seen "
-    "(PostgreSQL only is asked: the sensor never opens chDB).")
-
-sales_dashboard_job = dg.define_asset_job(
-    "sales_dashboard_job",
-    selection=dg.AssetSelection.groups(SALES_GROUP),
-    description="Apply what changed to sales_fact, then rebuild every dashboard datamart.",
-)
-
 sales_dashboard_hourly_schedule = dg.ScheduleDefinition(
     name="sales_dashboard_hourly",
     job=sales_dashboard_job,
     cron_schedule="0 * * * *",
     execution_timezone="UTC",
 )
-
-
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ingest_job, ingest_reconcile_job],
-    request_job=sales_dashboard_job,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    minimum_interval_seconds=30,
-)
-def sales_dashboard_after_ingest(context: dg.RunStatusSensorContext):
-    """New source data arrived (row versions newer than the replicas had, or deletes): refresh the
-    dashboards, at the time the ingest finished."""
-    new = 0
-    for record in context.instance.get_records_for_run(
-        context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records:
-        value = record.event_log_entry.asset_materialization.metadata.get("rows_new")
-        new += int(value.value) if value is not None else 0
-    if new == 0:
-        return dg.SkipReason(f"ingest run {context.dagster_run.run_id} brought no new row versions")
-    ended = context.instance.get_run_stats(context.dagster_run.run_id).end_time
-    as_of = datetime.fromtimestamp(ended, tz=timezone.utc).isoformat()
-    return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}", tags={AS_OF_TAG: as_of})

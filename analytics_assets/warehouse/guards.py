@@ -3,18 +3,19 @@
 * each source table exists: otherwise it stops before any work with one line naming the table and
   the job(s) that build it, in order (`sales_fact does not exist yet: run ingest_job, then
   sales_dashboard_job, first`), instead of ClickHouse's `Unknown table expression identifier`;
-* no source is part-applied: tables a refresh updates in place (not swapped) register a guard
-  here; while one is part-applied its readers refuse to build, naming it, and keep their previous
-  version until the source's next refresh completes it.
+* no source is part-applied: tables a refresh updates in place (not swapped) are named in
+  GUARDED with the module that checks them; while one is part-applied its readers refuse to
+  build, naming it, and keep their previous version until the source's next refresh completes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Iterable
 
 import dagster as dg
 
-_GUARDS: dict[str, Callable] = {}
+from analytics_assets.warehouse import registry
 
 
 class PartlyApplied(RuntimeError):
@@ -32,9 +33,10 @@ class MissingTable(dg.Failure, LookupError):
         return self.description
 
 
-def register_guard(table: str, check: Callable) -> None:
-    """`check(wh)` raises PartlyApplied while `table` is part-applied."""
-    _GUARDS[table] = check
+# The tables refreshed in place, each with the module whose `check_complete(wh)` raises
+# PartlyApplied while it is part-applied: imported when a reader first asks, so a reader never
+# depends on that module having been imported before it.
+GUARDED = {"sales_fact": "analytics_assets.sales.fact"}
 
 
 def require_complete(wh, tables: Iterable[str]) -> None:
@@ -43,24 +45,21 @@ def require_complete(wh, tables: Iterable[str]) -> None:
         if not wh.table_exists(table):
             raise MissingTable(missing_table_message(wh, table))
     for table in tables:
-        if table in _GUARDS:
-            _GUARDS[table](wh)
+        if table in GUARDED:
+            importlib.import_module(GUARDED[table]).check_complete(wh)
 
 
-def missing_table_message(wh, table: str) -> str:
-    from analytics_assets.definitions import defs  # loaded by then: this runs inside a run or a command
-
-    if not defs.get_repository_def().asset_graph.has(dg.AssetKey(table)):
+def missing_table_message(wh, table: str, repository: dg.RepositoryDefinition | None = None) -> str:
+    """`repository`: the code location's by default (registry.code_location)."""
+    repository = repository or registry.code_location()
+    if repository is None or not repository.asset_graph.has(dg.AssetKey(table)):
         return f"{table} does not exist in ClickHouse database {wh.database!r}, and no asset here builds it"
-    return f"{table} does not exist yet: run {', then '.join(jobs_that_build(wh, table))} first"
+    return f"{table} does not exist yet: run {', then '.join(jobs_that_build(wh, table, repository))} first"
 
 
-def jobs_that_build(wh, table: str) -> list[str]:
-    """The jobs to run, in order, for `table` to exist: the code location's job that materializes it,
-    after those that build its job's missing sources (e.g. ingest_job, then sales_dashboard_job)."""
-    from analytics_assets.definitions import defs  # loaded by then: this runs inside a run or a command
-
-    repo = defs.get_repository_def()
+def jobs_that_build(wh, table: str, repo: dg.RepositoryDefinition) -> list[str]:
+    """The jobs to run, in order, for `table` to exist: `repo`'s job that materializes it, after
+    those that build its job's missing sources (e.g. ingest_job, then sales_dashboard_job)."""
     graph = repo.asset_graph
     jobs = [job for job in repo.get_all_jobs() if not job.name.startswith("__")]
     order: list[str] = []

@@ -1,10 +1,9 @@
 """The web analyses: one `.sql` file each, one daily partition per day, built from the hourly rollup.
 
-A run covers a range of days (one partition, or a whole backfill in a single run): rows for
-those days are built aside, gated, and swapped in day by day with `REPLACE PARTITION`, so a
-reader sees each day either before or after, and other days are untouched. A day's partition is
-as of the day's end, unless the run says otherwise (the hourly schedule's `analytics/as_of`);
-only whole hours before that are used, so a rerun gives the same rows for the same data.
+A run covers a range of days, built aside, gated and swapped in day by day
+(warehouse/day_range_asset.py). A day's partition is as of the day's end, unless the run says
+otherwise (the hourly schedule's `analytics/as_of`); only whole hours before that are used, so a
+rerun gives the same rows for the same data.
 """
 
 
@@ -15,36 +14,20 @@ from pathlib import Path
 import dagster as dg
 
 from analytics_assets import settings
-from analytics_assets.logical_time import resolve_as_of
+from analytics_assets.landing.assets import feed_days
 from analytics_assets.operations.anomaly_alerts import send_anomaly_alerts
-from analytics_assets.resources.smtp import SmtpResource
-from analytics_assets.resources import ClickHouseResource
-from analytics_assets.resources.clickhouse import clickhouse_pool
-from analytics_assets.warehouse.columns import built_schema, table_metadata
+from analytics_assets.warehouse.columns import table_metadata
+from analytics_assets.warehouse.day_range_asset import DayRangeTable, build_day_range_asset
 from analytics_assets.warehouse.sql import load_sql
-from analytics_assets.warehouse.sql_table_asset import (
-    SINGLE_RUN_BACKFILL,
-    Gate,
-    build_days,
-    gate_check_specs,
-    gated,
-    unique_key,
-)
-from analytics_assets.web.load import HOURLY
+from analytics_assets.warehouse.sql_table_asset import Gate, build_days, unique_key
+from analytics_assets.web.load import HOURLY, WEB_FEED
 
 HERE = Path(__file__).parent
 WEB_GROUP = "web"
 # Baseline and profile length, and how many past weeks a z-score needs.
 BASELINE_WEEKS = 8
 MIN_BASELINE_WEEKS = 3
-
-
-def web_days() -> dg.DailyPartitionsDefinition:
-    # end_offset=1: today's partition exists, so the hourly schedule can refresh it.
-    return dg.DailyPartitionsDefinition(start_date=settings.web_start_date(), timezone="UTC", end_offset=1)
-
-
-WEB_DAYS = web_days()
+WEB_DAYS = feed_days(WEB_FEED)  # from ANALYTICS_WEB_START_DATE, today's included
 
 
 @dataclass(frozen=True)
@@ -98,55 +81,35 @@ def build_analysis(wh, analysis: Analysis, params: dict, results: list[dg.AssetC
     build_days(wh, analysis.name, load_sql(HERE / f"{analysis.name}.sql"), analysis.gates, params, results)
 
 
+def _summary(analysis: Analysis):
+    def summary(wh, first_day: date, last_day: date, params: dict, context: dg.AssetExecutionContext) -> dict:
+        days = {"a": first_day, "b": last_day}
+        extra = {"dagster/row_count": int(wh.scalar(
+            f"SELECT count() FROM {analysis.name} WHERE date BETWEEN {{a:Date}} AND {{b:Date}}", days))}
+        if analysis.name == "website_metrics_anomalies":  # mails the last complete hour's anomalies
+            extra["anomalies"] = int(wh.scalar(
+                "SELECT countIf(status = 'ANOMALY') FROM website_metrics_anomalies"
+                " WHERE date BETWEEN {a:Date} AND {b:Date}", days))
+            extra.update(send_anomaly_alerts(wh, context.resources.smtp, params["as_of"], context.log))
+        return extra
+
+    return summary
+
+
 def build_analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
-    decorator = dict(
+    return build_day_range_asset(DayRangeTable(
         name=analysis.name,
-        group_name=WEB_GROUP,
-        deps=[HOURLY],
-        kinds={"clickhouse"},
+        group=WEB_GROUP,
+        deps=(HOURLY,),
         partitions_def=WEB_DAYS,
-        backfill_policy=SINGLE_RUN_BACKFILL,
-        pool=clickhouse_pool(),
         description=f"{analysis.description} Daily partitions, swapped in day by day after the gates pass.",
-        check_specs=gate_check_specs(analysis.name, analysis.gates),
+        gates=analysis.gates,
         metadata=table_metadata(HERE / f"{analysis.name}.sql"),
-    )
-
-    def run(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource | None):
-        window = context.partition_time_window
-        first_day, last_day = window.start.date(), (window.end - timedelta(days=1)).date()
-        params = analysis_parameters(first_day, last_day, resolve_as_of(context))
-        results: list[dg.AssetCheckResult] = []
-        with clickhouse.get_client() as wh:
-            yield from gated(analysis.name, results, lambda: build_analysis(wh, analysis, params, results))
-            rows = wh.scalar(f"SELECT count() FROM {analysis.name} WHERE date BETWEEN {{a:Date}} AND {{b:Date}}",
-                             {"a": first_day, "b": last_day})
-            extra = {}
-            if analysis.name == "website_metrics_anomalies":
-                extra["anomalies"] = int(wh.scalar(
-                    "SELECT countIf(status = 'ANOMALY') FROM website_metrics_anomalies"
-                    " WHERE date BETWEEN {a:Date} AND {b:Date}", {"a": first_day, "b": last_day}))
-                extra.update(send_anomaly_alerts(wh, smtp, params["as_of"], context.log))
-            extra["dagster/column_schema"] = built_schema(wh, analysis.name)
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": int(rows),
-                "days": f"{first_day.isoformat()} .. {last_day.isoformat()}",
-                "as_of": params["as_of"].isoformat(),
-                "data_until": params["until"].isoformat(),
-                **extra,
-            },
-            check_results=results,
-        )
-
-    if analysis.name == "website_metrics_anomalies":  # mails the last complete hour's anomalies
-        def analysis_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, smtp: SmtpResource):
-            yield from run(context, clickhouse, smtp)
-    else:
-        def analysis_asset(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource):
-            yield from run(context, clickhouse, None)
-
-    return dg.asset(**decorator)(analysis_asset)
+        sql=lambda: load_sql(HERE / f"{analysis.name}.sql"),
+        parameters=analysis_parameters,
+        summary=_summary(analysis),
+        resources=frozenset({"smtp"} if analysis.name == "website_metrics_anomalies" else ()),
+    ))
 
 
 analysis_assets = [build_analysis_asset(a) for a in ANALYSES]

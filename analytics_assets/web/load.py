@@ -4,11 +4,11 @@ points expire."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 
+from analytics_assets import settings
 from analytics_assets.landing import load as landing
-from analytics_assets.landing.load import LandingFeed, LoadReport
+from analytics_assets.landing.load import LandingFeed
 from analytics_assets.warehouse.sql import run_script, sql_file
 
 RAW = "website_metrics"
@@ -17,7 +17,7 @@ HOURLY_STATE = "website_metrics_hourly_state"
 HOURLY_MV = "website_metrics_hourly_mv"
 
 WEB_FEED = LandingFeed(
-    kind="web",
+    settings=settings.WEB,
     table=RAW,
     sql_dir=Path(__file__).parent,
     columns=("timestamp", "metric_name", "metric_value", "dimensions", "tags"),
@@ -43,10 +43,3 @@ def ensure_tables(wh, ttl_days: int) -> None:
     run_script(wh, sql_file(__file__, HOURLY_MV), table=HOURLY_MV, state=HOURLY_STATE, source=RAW)
     run_script(wh, sql_file(__file__, HOURLY), table=HOURLY, state=HOURLY_STATE)
 
-
-def load_landing_files(wh, folder: Path, *, run_id: str, loaded_at: datetime, max_bad_rows_pct: float,
-                       future_tolerance: timedelta, ttl_days: int) -> LoadReport:
-    """Load every new metric file of `folder` (see landing/load.py for the guarantees)."""
-    ensure_tables(wh, ttl_days)
-    return landing.load_landing_files(wh, WEB_FEED, folder, run_id=run_id, loaded_at=loaded_at,
-                                      max_bad_rows_pct=max_bad_rows_pct, future_tolerance=future_tolerance)

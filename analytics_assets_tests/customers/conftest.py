@@ -7,7 +7,8 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from analytics_assets.customers.assets import customer_assets, customer_checks
+from analytics_assets.customers.assets import customer_assets
+from analytics_assets.customers.checks import customer_checks
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets_tests.sales.conftest import ALL as SALES_ALL
 

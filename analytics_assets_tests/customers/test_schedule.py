@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from analytics_assets.customers.schedules import customer_segmentation_daily_schedule, customer_segmentation_job
+from analytics_assets.customers.jobs import customer_segmentation_job
+from analytics_assets.customers.schedules import customer_segmentation_daily_schedule
 from analytics_assets.definitions import defs
 
 

@@ -9,13 +9,9 @@ import dagster as dg
 from analytics_assets.demo import event_files
 from analytics_assets.events.assets import build_funnel_asset, product_event_retention, product_events
 from analytics_assets.events.funnel_spec import load_funnels
-from analytics_assets.events.schedules import (
-    events_hourly_schedule,
-    events_job,
-    events_landing_sensor,
-    funnels_for_loaded_days,
-    funnels_job,
-)
+from analytics_assets.events.jobs import events_job, funnels_job
+from analytics_assets.events.schedules import events_hourly_schedule
+from analytics_assets.events.sensors import events_landing_sensor, funnels_for_loaded_days
 from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets_tests.events.conftest import event, rows, write_events
 from analytics_assets_tests.support import evaluate_run_status_sensor

@@ -9,10 +9,11 @@ import dagster as dg
 from analytics_assets.demo import generator
 from analytics_assets.ingest.assets import replica_assets
 from analytics_assets.ingest.checks import replica_checks
-from analytics_assets.ingest.schedules import ingest_job
+from analytics_assets.ingest.jobs import ingest_job
 from analytics_assets.logical_time import AS_OF_TAG, SCHEDULED_TAG
 from analytics_assets.resources import PostgresResource
-from analytics_assets.sales.schedules import sales_dashboard_after_ingest, sales_dashboard_hourly_schedule
+from analytics_assets.sales.schedules import sales_dashboard_hourly_schedule
+from analytics_assets.sales.sensors import sales_dashboard_after_ingest
 from analytics_assets_tests.sales.conftest import ALL, materializations
 from analytics_assets_tests.support import evaluate_run_status_sensor
 

@@ -12,7 +12,8 @@ from analytics_assets.logical_time import AS_OF_TAG
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets.web.analyses import analysis_assets
 from analytics_assets.web.assets import website_metrics
-from analytics_assets.web.schedules import web_analyses_hourly_schedule, web_analyses_job, web_analytics_job
+from analytics_assets.web.jobs import web_analyses_job, web_analytics_job
+from analytics_assets.web.schedules import web_analyses_hourly_schedule
 from analytics_assets.web.sensors import web_analyses_for_loaded_days, web_landing_sensor
 from analytics_assets_tests.support import evaluate_run_status_sensor
 from analytics_assets_tests.web.conftest import check_results, point, rows, write_ndjson
