@@ -143,7 +143,8 @@ def _materialize_everything(full_resync: bool, as_of: datetime, new_history: set
     from analytics_assets.ingest.sources import SOURCE_TABLES
     from analytics_assets.logical_time import AS_OF_TAG
     from analytics_assets.bi.assets import BI_GROUP
-    from analytics_assets.reports.assets import REPORTS_GROUP, last_complete_period
+    from analytics_assets.reports.assets import REPORTS_GROUP
+    from analytics_assets.reports.schedules import last_complete_period
     from analytics_assets.events.assets import EVENTS_GROUP
     from analytics_assets.web.analyses import WEB_GROUP
 

@@ -4,7 +4,7 @@ one JSON POST to ANALYTICS_ALERT_WEBHOOK_URL, whichever is set up.
 
 Exactly once per channel. A failed run's alert is recorded on the run (tags
 `analytics/failure_alert` for the mail, `analytics/failure_webhook` for the webhook: `sent` or
-`unsent`); `failure_alerts_due` tries the unsent ones again every five minutes. Checks and
+`unsent`); `failure_alerts_due` (sensors.py) tries the unsent ones again every five minutes. Checks and
 freshness are read from the instance's event log by `data_quality_alerts`, whose cursor holds
 where it has read to and the alerts a channel has not taken yet (tried again at each tick). A
 check alerts when it starts failing, not at every failed evaluation after that, until it passes
@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
 
 import dagster as dg
-from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from analytics_assets import settings
@@ -139,7 +138,7 @@ def failure_alert(run: dg.DagsterRun, step_failures: list, run_failure: str | No
                  details={"run_id": run.run_id, "job": run.job_name, "steps": steps})
 
 
-def _send_run_alert(log, instance: dg.DagsterInstance, smtp: SmtpResource, run: dg.DagsterRun, alert: Alert) -> bool:
+def send_run_alert(log, instance: dg.DagsterInstance, smtp: SmtpResource, run: dg.DagsterRun, alert: Alert) -> bool:
     """Send and tag the run with each channel's outcome; False when a channel failed."""
     failed = deliver(log, smtp, alert)
     for channel, tag in ((EMAIL, ALERT_TAG), (WEBHOOK, WEBHOOK_TAG)):
@@ -150,48 +149,10 @@ def _send_run_alert(log, instance: dg.DagsterInstance, smtp: SmtpResource, run: 
     return not failed
 
 
-def _run_alert(instance, run: dg.DagsterRun) -> Alert:
+def run_alert(instance, run: dg.DagsterRun) -> Alert:
     steps = [r.dagster_event for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
     failure = [r.dagster_event.message for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)]
     return failure_alert(run, steps, failure[-1] if failure else None)
-
-
-@dg.run_failure_sensor(name="run_failure_email", default_status=dg.DefaultSensorStatus.RUNNING,
-                       description="E-mails ANALYTICS_ALERT_RECIPIENTS (needs ANALYTICS_SMTP_*) and posts to "
-                                   "ANALYTICS_ALERT_WEBHOOK_URL when a run fails.")
-def run_failure_email(context: dg.RunFailureSensorContext, smtp: SmtpResource):
-    run = context.dagster_run
-    found = channels(context.log, f"run {run.run_id} failed", smtp)
-    if not found:
-        return
-    alert = failure_alert(run, context.get_step_failure_events(), context.failure_event.message)
-    alert.channels = found
-    _send_run_alert(context.log, context.instance, smtp, run, alert)
-
-
-@dg.sensor(name="failure_alerts_due", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Sends again the failure alerts a channel refused (runs tagged "
-                       "analytics/failure_alert=unsent or analytics/failure_webhook=unsent).")
-def failure_alerts_due(context: dg.SensorEvaluationContext, smtp: SmtpResource):
-    waiting: dict[str, tuple[dg.DagsterRun, list[str]]] = {}
-    for channel, tag in ((EMAIL, ALERT_TAG), (WEBHOOK, WEBHOOK_TAG)):
-        for run in context.instance.get_runs(filters=dg.RunsFilter(tags={tag: "unsent"}), limit=50):
-            waiting.setdefault(run.run_id, (run, []))[1].append(channel)
-    if not waiting:
-        return dg.SkipReason("no failure alert waiting")
-    ready = channels(context.log, "failure alerts waiting", smtp)
-    if not ready:
-        return dg.SkipReason(f"{len(waiting)} failure alert(s) waiting; alerts are not set up")
-    sent = 0
-    for run, due in reversed(list(waiting.values())):  # oldest first
-        alert = _run_alert(context.instance, run)
-        alert.channels = [c for c in due if c in ready]
-        if not alert.channels:
-            continue
-        if not _send_run_alert(context.log, context.instance, smtp, run, alert):
-            break  # a channel is still down: the rest wait for the next tick
-        sent += 1
-    return dg.SkipReason(f"sent {sent} of {len(waiting)} waiting failure alert(s)")
 
 
 # --- failed checks and freshness breaches ----------------------------------------------------
@@ -232,13 +193,13 @@ def freshness_alert(record, instance: dg.DagsterInstance) -> Alert:
                           "since": _when(change.state_change_timestamp), "last_materialized": last})
 
 
-def _freshness_changes(instance: dg.DagsterInstance, after: int):
+def freshness_changes(instance: dg.DagsterInstance, after: int):
     return instance.event_log_storage.get_event_records(
         dg.EventRecordsFilter(event_type=dg.DagsterEventType.FRESHNESS_STATE_CHANGE, after_cursor=after),
         limit=BATCH, ascending=True)
 
 
-def _check_executions(instance: dg.DagsterInstance, keys, seen: dict[str, int]) -> dict:
+def check_executions(instance: dg.DagsterInstance, keys, seen: dict[str, int]) -> dict:
     """Per check with news: its finished executions since `seen`, oldest first (every event-log
     storage answers this; the latest first, the history only for checks that ran again)."""
     storage = instance.event_log_storage
@@ -252,50 +213,3 @@ def _check_executions(instance: dg.DagsterInstance, keys, seen: dict[str, int]) 
             status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED})
         found[name] = sorted((r for r in history if r.id > seen.get(name, 0)), key=lambda r: r.id)
     return found
-
-
-@dg.sensor(name="data_quality_alerts", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Mails ANALYTICS_ALERT_RECIPIENTS and posts to ANALYTICS_ALERT_WEBHOOK_URL when an asset "
-                       "check starts failing (warn or error) or an asset breaches its freshness policy; reads "
-                       "the instance's event log, never ClickHouse.")
-def data_quality_alerts(context: dg.SensorEvaluationContext, smtp: SmtpResource):
-    instance = context.instance
-    keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()
-    if not context.cursor:  # from now on: history is in the UI
-        latest = instance.event_log_storage.get_maximum_record_id() or 0
-        checks = {k.to_user_string(): r.id
-                  for k, r in instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys)).items()}
-        context.update_cursor(json.dumps({"checks": checks, "freshness": latest, "failing": [], "pending": []}))
-        return dg.SkipReason(f"alerting on check executions and freshness changes after {latest}")
-    state = json.loads(context.cursor)
-    failing = set(state["failing"])
-    pending = [Alert(**a) for a in state["pending"]]
-    new = []
-    for name, records in sorted(_check_executions(instance, keys, state["checks"]).items()):
-        for record in records:
-            state["checks"][name] = record.id
-            if record.status == AssetCheckExecutionRecordStatus.SUCCEEDED:
-                failing.discard(name)
-            elif name not in failing:  # started failing
-                failing.add(name)
-                new.append(check_alert(record))
-    for record in _freshness_changes(instance, state["freshness"]):
-        state["freshness"] = record.storage_id
-        if record.event_log_entry.dagster_event.event_specific_data.new_state == FreshnessState.FAIL:
-            new.append(freshness_alert(record, instance))
-    for alert in new:
-        alert.channels = channels(context.log, alert.subject, smtp)
-    pending += [a for a in new if a.channels]
-    sent = 0
-    for alert in pending:
-        failed = deliver(context.log, smtp, alert)
-        sent += len(alert.channels) - len(failed)
-        alert.channels = failed
-    pending = [a for a in pending if a.channels]
-    if len(pending) > MAX_PENDING:
-        context.log.error(f"{len(pending) - MAX_PENDING} undelivered alert(s) dropped: a channel has been down "
-                          f"for {len(pending)} alerts")
-        pending = pending[-MAX_PENDING:]
-    state.update(failing=sorted(failing), pending=[asdict(a) for a in pending])
-    context.update_cursor(json.dumps(state))
-    return dg.SkipReason(f"{len(new)} new alert(s), {sent} message(s) sent, {len(pending)} waiting")

@@ -1,11 +1,9 @@
 """Each report definition becomes two assets partitioned by its period: `<name>` (the file,
-`$ANALYTICS_DATA_DIR/reports/<name>/<period>.xlsx`) and `<name>_delivery` (the e-mail), a
-schedule `<name>_schedule` on its cron that asks for the last complete period, and one sensor
-that retries deliveries that were due and did not go out. Backfilling a past period rebuilds
-exactly that period's file."""
+`$ANALYTICS_DATA_DIR/reports/<name>/<period>.xlsx`) and `<name>_delivery` (the e-mail); its
+schedule is in schedules.py, the sensor that retries deliveries in sensors.py. Backfilling a past
+period rebuilds exactly that period's file."""
 
 import logging
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -107,70 +105,10 @@ def build_report_assets(spec: ReportSpec, *, retries: dg.RetryPolicy | None = DE
     return assets
 
 
-def build_report_schedule(spec: ReportSpec) -> dg.ScheduleDefinition:
-    partitions = partitions_for(spec)
-    selection = [spec.name] + ([f"{spec.name}_delivery"] if spec.delivery_method == "email" else [])
-    job = dg.define_asset_job(f"{spec.name}_job", selection=selection, partitions_def=partitions)
-
-    @dg.schedule(name=f"{spec.name}_schedule", cron_schedule=spec.schedule, execution_timezone="UTC", job=job,
-                 default_status=dg.DefaultScheduleStatus.STOPPED,
-                 description=f"{spec.name} at {spec.schedule} UTC, for the last complete period.")
-    def report_schedule(context: dg.ScheduleEvaluationContext):
-        if partitions is None:
-            return dg.RunRequest(run_key=f"{spec.name}-{context.scheduled_execution_time.isoformat()}")
-        tick = context.scheduled_execution_time.astimezone(timezone.utc)
-        key = last_complete_period(spec, tick.date()).isoformat()
-        if key < START_DATE:
-            return dg.SkipReason(f"no complete period before {tick.isoformat()}")
-        return dg.RunRequest(run_key=f"{spec.name}-{key}", partition_key=key)
-
-    return report_schedule
-
-
-def last_complete_period(spec: ReportSpec, today: date) -> date:
-    """The partition key (first day) of the last period that ended before `today`."""
-    if spec.cadence == "monthly":
-        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    if spec.cadence == "weekly":
-        return today - timedelta(days=today.weekday() + 7)
-    return today - timedelta(days=1)
-
-
 def report_definitions():
+    """The report definitions found, their assets, and what was left out (each error logged)."""
     specs, errors = load_reports(report_folders())
-    assets, schedules = [], []
-    for spec in specs:
-        assets += build_report_assets(spec)
-        schedules.append(build_report_schedule(spec))
+    assets = [asset for spec in specs for asset in build_report_assets(spec)]
     for error in errors:
         log.warning("report definition left out: %s", error)
-    return specs, assets, schedules, errors
-
-
-def build_delivery_sensor(specs: list[ReportSpec]) -> dg.SensorDefinition:
-    """Reports whose file was built but whose delivery has not succeeded: asks for the delivery
-    again (at most every 15 minutes per period) and says which are overdue."""
-    mailed = [s for s in specs if s.delivery_method == "email" and partitions_for(s) is not None]
-    jobs = [dg.define_asset_job(f"{s.name}_delivery_job", selection=[f"{s.name}_delivery"],
-                                partitions_def=partitions_for(s)) for s in mailed]
-
-    @dg.sensor(name="report_deliveries_due", jobs=jobs, minimum_interval_seconds=300,
-               default_status=dg.DefaultSensorStatus.RUNNING)
-    def report_deliveries_due(context: dg.SensorEvaluationContext):
-        bucket = datetime.now(timezone.utc).strftime("%Y%m%d%H") + str(datetime.now(timezone.utc).minute // 15)
-        requests, overdue = [], []
-        for spec, job in zip(mailed, jobs):
-            built = context.instance.get_materialized_partitions(dg.AssetKey(spec.name))
-            sent = context.instance.get_materialized_partitions(dg.AssetKey(f"{spec.name}_delivery"))
-            for key in sorted(built - sent):
-                overdue.append(f"{spec.name} {key}")
-                requests.append(dg.RunRequest(run_key=f"{spec.name}-{key}-retry-{bucket}", job_name=job.name,
-                                              partition_key=key))
-        if not requests:
-            return dg.SkipReason("every built report has been delivered")
-        context.log.warning(f"reports due and not delivered: {', '.join(overdue)}")
-        if not settings.smtp_configured():  # nothing could go out: say so, launch nothing
-            return dg.SkipReason(f"{settings.SMTP['host']} is not set; waiting for delivery: {', '.join(overdue)}")
-        return requests
-
-    return report_deliveries_due
+    return specs, assets, errors

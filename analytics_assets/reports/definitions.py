@@ -4,12 +4,14 @@ no table name."""
 
 import dagster as dg
 
-from analytics_assets.reports.assets import build_delivery_sensor, report_definitions
+from analytics_assets.reports.assets import report_definitions
+from analytics_assets.reports.schedules import build_report_schedule
+from analytics_assets.reports.sensors import build_delivery_sensor
 
-report_specs, report_assets, report_schedules, _ = report_definitions()
+report_specs, report_assets, _ = report_definitions()
 
 defs = dg.Definitions(
     assets=report_assets,
-    schedules=report_schedules,
+    schedules=[build_report_schedule(spec) for spec in report_specs],
     sensors=[build_delivery_sensor(report_specs)],
 )

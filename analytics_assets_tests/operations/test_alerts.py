@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from analytics_assets.operations.alerts import run_failure_email
+from analytics_assets.operations.sensors import run_failure_email
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets_tests.support import evaluate_run_status_sensor
 
@@ -46,7 +46,7 @@ from dagster._core.test_utils import create_test_daemon_workspace_context, freez
 from dagster._core.workspace.load_target import ModuleTarget  # noqa: E402
 from dagster._daemon.freshness import FreshnessDaemon  # noqa: E402
 
-from analytics_assets.operations.alerts import data_quality_alerts, failure_alerts_due  # noqa: E402
+from analytics_assets.operations.sensors import data_quality_alerts, failure_alerts_due  # noqa: E402
 from analytics_assets_tests.operations.alert_definitions import defs, hourly_table, orders_table  # noqa: E402
 from analytics_assets_tests.support import REPO  # noqa: E402
 

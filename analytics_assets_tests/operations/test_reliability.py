@@ -592,7 +592,8 @@ def test_smtp_down_before_and_during_a_report_delivery_keeps_the_file_and_each_r
 
 
 def test_smtp_down_for_the_run_failure_alert_delays_it_and_loses_nothing(monkeypatch, capfd, figures):
-    from analytics_assets.operations.alerts import ALERT_TAG, failure_alerts_due, run_failure_email
+    from analytics_assets.operations.alerts import ALERT_TAG
+    from analytics_assets.operations.sensors import failure_alerts_due, run_failure_email
     from analytics_assets.resources.smtp import SmtpResource
 
     @dg.asset

@@ -467,7 +467,7 @@ def test_no_secret_in_a_failed_job_run_through_dagster_job_execute(tmp_path, sec
         assert any("analytics:***@127.0.0.1" in t for t in texts)
 
         # The failure alert e-mail, as run_failure_email sends it.
-        from analytics_assets.operations.alerts import run_failure_email
+        from analytics_assets.operations.sensors import run_failure_email
         from analytics_assets.resources.smtp import SmtpResource
 
         controller, inbox = smtp_server

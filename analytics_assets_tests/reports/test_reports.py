@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 
 from analytics_assets.cli import main
-from analytics_assets.reports.assets import build_report_assets, build_report_schedule, report_path
+from analytics_assets.reports.assets import build_report_assets, report_path
+from analytics_assets.reports.schedules import build_report_schedule
 from analytics_assets.reports.spec import ReportSpecError, parse_report
 from analytics_assets.resources.smtp import SmtpResource
 from analytics_assets_tests.support import free_port
@@ -141,7 +142,7 @@ def test_a_csv_report_for_a_fixed_range_holds_the_same_numbers(sales):
 
 
 def test_the_sensor_asks_again_for_built_reports_not_delivered(sales, monkeypatch):
-    from analytics_assets.reports.assets import build_delivery_sensor
+    from analytics_assets.reports.sensors import build_delivery_sensor
 
     spec = parse_report(DEFINITION, source="test")
     sensor = build_delivery_sensor([spec])
