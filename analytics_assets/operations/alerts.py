@@ -115,12 +115,6 @@ def deliver(log, smtp: SmtpResource, alert: Alert, recipients: list[str] | None 
 
 # --- failed runs -----------------------------------------------------------------------------
 
-def failure_message(run: dg.DagsterRun, step_failures: list, run_failure: str | None,
-                    recipients: list[str]) -> EmailMessage:
-    """The alert mail: the job, the run id, and each failed step's root error."""
-    return failure_alert(run, step_failures, run_failure).email(recipients)
-
-
 def failure_alert(run: dg.DagsterRun, step_failures: list, run_failure: str | None) -> Alert:
     lines, steps = [f"Run {run.run_id} of {run.job_name} failed.", ""], {}
     for event in step_failures:
